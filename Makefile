@@ -1,0 +1,41 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
+
+.PHONY: run test install install-test check simulator clean
+
+# Reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## Web server + task worker + (without FAL_KEY) the fal simulator on http://127.0.0.1:8000
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py start
+
+## The whole test suite
+test: install-test
+	$(PY) -m pytest
+
+## Django's system checks
+check: install
+	$(PY) manage.py check
+
+## The fal simulator alone on port 8765
+simulator: install
+	$(PY) manage.py fal_simulator --port 8765
+
+clean:
+	rm -rf $(VENV) .pytest_cache
