@@ -155,6 +155,7 @@ USE_TZ = True
 # --- Files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the source folders, so `make run` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,21 @@
+"""Top-level URLs: accounts, admin, and the two rooms (studio at /, gallery at /gallery/)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    # Django 5 only accepts POST here: the layout's "Log out" button is a small form.
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("gallery/", include("gallery.urls")),
+    path("", include("studio.urls")),
+]
+
+handler404 = "studio.views.page_not_found"
+handler500 = "studio.views.server_error"
