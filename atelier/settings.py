@@ -162,6 +162,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
+ATELIER_MAX_DOWNLOAD_BYTES = env_int("ATELIER_MAX_DOWNLOAD_MB", 2048, minimum=1) * 1_000_000
+ATELIER_MAX_UPLOAD_BYTES = env_int("ATELIER_MAX_UPLOAD_MB", 20, minimum=1) * 1_000_000
 
 # --- Security -------------------------------------------------------------------------
 SECURE_COOKIES = env_bool("SECURE_COOKIES", IS_PRODUCTION)
