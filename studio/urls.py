@@ -7,4 +7,9 @@ app_name = "studio"
 urlpatterns = [
     path("", views.home, name="home"),
     path("setup/", views.setup, name="setup"),
+    path("generate/<path:model_id>/", views.generate, name="generate"),
+    path("jobs/", views.job_list, name="job_list"),
+    path("jobs/<str:generation_id>/card/", views.job_card, name="job_card"),
+    path("jobs/<str:generation_id>/cancel/", views.cancel_job, name="cancel_job"),
+    path("jobs/<str:generation_id>/retry/", views.retry_job, name="retry_job"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,15 +12,163 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from django_htmx.http import HttpResponseStopPolling
+
+from studio import catalogue, jobs
+from studio.creation import copy_generation, create_generation
 from studio.forms import AdministratorSetupForm
+from studio.generation_form import GenerationForm, initial_from_arguments, visible_image_assets
+from studio.models import Generation
+
+
+RECENT_JOBS = 12
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "studio/home.html", {"service": _service_description()})
+    """The model picker (recently used models first) and the person's latest jobs."""
+    groups = catalogue.models_by_kind()
+    recent_ids = _recently_used_model_ids(request.user)
+    by_id = {spec.id: spec for _, specs in groups for spec in specs}
+    recent = [by_id[model_id] for model_id in recent_ids if model_id in by_id]
+    return render(request, "studio/home.html", {
+        "service": _service_description(),
+        "groups": groups,
+        "recent_models": recent,
+        "jobs": _recent_jobs(request.user),
+    })
+
+
+def _recently_used_model_ids(user, limit: int = 3) -> list[str]:
+    seen: list[str] = []
+    for model_id in Generation.objects.filter(user=user).values_list("model_id", flat=True)[:50]:
+        if model_id not in seen:
+            seen.append(model_id)
+        if len(seen) == limit:
+            break
+    return seen
+
+
+def _recent_jobs(user) -> list[Generation]:
+    return list(Generation.objects.filter(user=user).prefetch_related("assets")[:RECENT_JOBS])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generate(request: HttpRequest, model_id: str) -> HttpResponse:
+    """The form for one model; a valid POST queues a job and shows its card."""
+    spec = catalogue.get_model(model_id)
+    if spec is None:
+        raise Http404("No such model.")
+    if request.method == "POST":
+        form = GenerationForm(spec, request.user, data=request.POST, files=request.FILES)
+        if form.is_valid():
+            generation, _created = create_generation(request.user, spec, form)
+            if request.htmx:
+                # A fresh form (new token) plus the new card, swapped in together.
+                fresh = GenerationForm(spec, request.user, initial=_keep_settings(form, spec))
+                return render(request, "studio/generate.html#after_submit",
+                              _generate_context(request, spec, fresh, generation=generation))
+            return redirect(f"{request.path}?job={generation.id}")
+        template = "studio/generate.html#generate_form" if request.htmx else "studio/generate.html"
+        return render(request, template, _generate_context(request, spec, form))
+    form = GenerationForm(spec, request.user, initial=_initial_from_query(request, spec))
+    return render(request, "studio/generate.html", _generate_context(request, spec, form))
+
+
+GALLERY_CHOICES = 24
+
+
+def _generate_context(request: HttpRequest, spec, form: GenerationForm, **extra) -> dict:
+    context = {"spec": spec, "form": form, "jobs": _jobs_for(request.user, spec), **extra}
+    if spec.image_fields:
+        # The pictures already chosen first, so they stay visible (and sent) whatever their age.
+        chosen = [asset for assets in form.chosen_assets().values() for asset in assets]
+        recent = visible_image_assets(request.user).exclude(id__in=[a.id for a in chosen])[:GALLERY_CHOICES]
+        context["gallery_choices"] = chosen + list(recent)
+    return context
+
+
+def _keep_settings(form: GenerationForm, spec) -> dict:
+    """After Generate, the form keeps what the person typed; it gets a fresh token."""
+    return initial_from_arguments(spec, form.arguments())
+
+
+def _initial_from_query(request: HttpRequest, spec) -> dict | None:
+    """?reuse=<job> fills the form with that job's settings and seed; ?again=<job> with a new seed."""
+    for key, new_seed in (("reuse", False), ("again", True)):
+        job_id = request.GET.get(key)
+        if job_id:
+            generation = _get_generation_for_user(request, job_id)
+            arguments = {**generation.arguments}
+            if generation.seed is not None and not new_seed:
+                arguments["seed"] = generation.seed  # the seed fal actually used
+            return initial_from_arguments(spec, arguments, new_seed=new_seed)
+    return None
+
+
+def _jobs_for(user, spec) -> list[Generation]:
+    return list(Generation.objects.filter(user=user, model_id=spec.id).prefetch_related("assets")[:RECENT_JOBS])
+
+
+@login_required
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs_page = Generation.objects.filter(user=request.user).prefetch_related("assets")[:100]
+    return render(request, "studio/jobs.html", {"jobs": jobs_page})
+
+
+@login_required
+@require_GET
+def job_card(request: HttpRequest, generation_id: str) -> HttpResponse:
+    """The job card fragment. Reads the database only: workers talk to fal, never this view."""
+    generation = _get_generation_for_user(request, generation_id)
+    response = render(request, "studio/_job_card.html", {"job": generation})
+    if generation.is_final:
+        # 286 tells htmx to stop polling; the final card carries no hx-trigger.
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+@login_required
+@require_POST
+def cancel_job(request: HttpRequest, generation_id: str) -> HttpResponse:
+    generation = _get_generation_for_user(request, generation_id)
+    jobs.request_cancel(generation)
+    generation.refresh_from_db()
+    return _card_or_redirect(request, generation)
+
+
+@login_required
+@require_POST
+def retry_job(request: HttpRequest, generation_id: str) -> HttpResponse:
+    original = _get_generation_for_user(request, generation_id)
+    generation = copy_generation(original, request.user)
+    return _card_or_redirect(request, generation)
+
+
+def _card_or_redirect(request: HttpRequest, generation: Generation) -> HttpResponse:
+    if request.htmx:
+        return render(request, "studio/_job_card.html", {"job": generation})
+    return redirect("studio:job_list")
+
+
+def _get_generation_for_user(request: HttpRequest, generation_id: str) -> Generation:
+    """The person's own job, or 404 (never a hint that someone else's exists)."""
+    generation = Generation.objects.filter(id=_uuid_or_404(generation_id), user=request.user).first()
+    if generation is None:
+        raise Http404("No such job.")
+    return generation
+
+
+def _uuid_or_404(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404("No such job.") from None
 
 
 def _service_description() -> dict[str, str | bool]:

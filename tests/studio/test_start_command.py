@@ -20,10 +20,11 @@ def _names(services: list[Service]) -> list[str]:
 
 
 @override_settings(FAL_USES_SIMULATOR=True, TASKS_BACKEND="database", FAL_SIMULATOR_URL="http://127.0.0.1:8765")
-def test_default_install_runs_web_worker_and_simulator():
+def test_default_install_runs_web_worker_tracker_and_simulator():
     services = build_services("127.0.0.1", 8000, python="python")
-    assert _names(services) == ["web server", "task worker", "fal simulator"]
-    web, worker, simulator = services
+    assert _names(services) == ["web server", "task worker", "job tracker", "fal simulator"]
+    web, worker, tracker, simulator = services
+    assert tracker.argv[2:] == ["track"]
     assert web.argv[2:] == ["runserver", "127.0.0.1:8000", "--noreload"]
     assert (web.port, web.url) == (8000, "http://127.0.0.1:8000")
     assert worker.argv[2:] == ["db_worker", "--no-reload"]
@@ -33,12 +34,12 @@ def test_default_install_runs_web_worker_and_simulator():
 
 @override_settings(FAL_USES_SIMULATOR=False, TASKS_BACKEND="database")
 def test_with_a_fal_key_no_simulator_is_started():
-    assert _names(build_services()) == ["web server", "task worker"]
+    assert _names(build_services()) == ["web server", "task worker", "job tracker"]
 
 
 @override_settings(FAL_USES_SIMULATOR=True, TASKS_BACKEND="immediate")
 def test_worker_only_for_the_database_backend():
-    assert _names(build_services()) == ["web server", "fal simulator"]
+    assert _names(build_services()) == ["web server", "job tracker", "fal simulator"]
 
 
 @override_settings(FAL_USES_SIMULATOR=True, FAL_SIMULATOR_URL="http://sim.internal:9000")

@@ -1,0 +1,160 @@
+"""Shared helpers for the benchmarks: a throw-away Atelier, jobs, the simulator's clock, tables."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+MODEL_ID = "fal-ai/flux-1/dev"
+
+
+def atelier_env(var_dir: str, fal_base_url: str, database_url: str | None = None) -> dict[str, str]:
+    """The environment a throw-away Atelier (this process or a `manage.py` child) runs with."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "atelier.settings",
+        "ATELIER_VAR_DIR": var_dir,
+        "FAL_KEY": "x",
+        "FAL_BASE_URL": fal_base_url,
+        "FAL_AUTH_SCHEME": "key",
+        "LOG_LEVEL": "warning",  # one INFO line per submit would distort the figures
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def setup_django(var_dir: str, fal_base_url: str, database_url: str | None = None) -> dict[str, str]:
+    """Point Django at a temp var dir (SQLite + media) or DATABASE_URL, set up and migrate."""
+    env = atelier_env(var_dir, fal_base_url, database_url)
+    os.environ.update(env)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    return env
+
+
+def create_generations(count: int, *, prompt_token: str, image_size: str) -> list[str]:
+    """`count` rows in state `submitting`, as the studio view leaves them for the worker."""
+    from django.contrib.auth import get_user_model
+
+    from studio.models import Generation
+
+    user = get_user_model().objects.create_user("bench", password="x")
+    rows = [
+        Generation(user=user, model_id=MODEL_ID, model_title="FLUX.1 [dev]", kind="text-to-image",
+                   arguments={"prompt": f"bench job {i} {prompt_token}", "image_size": image_size, "num_images": 1},
+                   prompt=f"bench job {i}", client_token=f"bench-{i}")
+        for i in range(count)
+    ]
+    Generation.objects.bulk_create(rows)
+    return [str(row.id) for row in rows]
+
+
+def submit_all(ids: list[str], threads: int) -> None:
+    """What the task workers do: `studio.jobs.submit` for each job, `threads` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import close_old_connections, connections
+
+    from studio import jobs
+
+    def one(generation_id: str) -> None:
+        try:
+            jobs.submit(generation_id)
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="submit") as pool:
+        list(pool.map(one, ids))
+    connections.close_all()
+
+
+def wait_until_final(count: int, timeout: float, poll: float = 0.2) -> float:
+    """Block until `count` generations are final; returns time.time() when seen."""
+    from studio.models import Generation
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Generation.objects.filter(state__in=Generation.FINAL_STATES).count() >= count:
+            return time.time()
+        time.sleep(poll)
+    pending = Generation.objects.exclude(state__in=Generation.FINAL_STATES).count()
+    raise SystemExit(f"timeout: {pending} of {count} jobs still not final after {timeout:.0f}s")
+
+
+def sim_completed_wall(sim, request_id: str) -> float | None:
+    """When the simulator finished this request, on the wall clock (time.time())."""
+    job = sim.jobs.get(request_id)
+    if job is None:
+        return None
+    # The simulator times jobs on time.monotonic(); created_wall is the same instant on the wall clock.
+    return job.created_wall + (job.completed_at - job.created_at)
+
+
+def generation_rows() -> list[dict]:
+    from studio.models import Generation
+
+    return list(Generation.objects.values("id", "state", "request_id", "submitted_at", "completed_at",
+                                          "finished_at", "error_type", "error_message"))
+
+
+def pct(values: Iterable[float], q: float) -> float:
+    data = sorted(values)
+    if not data:
+        return float("nan")
+    if len(data) == 1:
+        return data[0]
+    return statistics.quantiles(data, n=100, method="inclusive")[int(q) - 1] if q < 100 else data[-1]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"p50": pct(values, 50), "p95": pct(values, 95), "max": max(values) if values else float("nan")}
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{title}")
+    print("-" * (width + 30))
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.0f} ms"
+
+
+def dist_ms(values: list[float]) -> str:
+    s = summary(values)
+    return f"p50 {s['p50'] * 1000:6.0f} ms   p95 {s['p95'] * 1000:6.0f} ms   max {s['max'] * 1000:6.0f} ms   (n={len(values)})"
+
+
+def temp_dir(prefix: str) -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix=prefix)
+
+
+def tls_context(workdir: str):
+    """A server SSL context for 127.0.0.1 from a fresh trustme CA, and the CA's PEM path.
+
+    Clients trust it through SSL_CERT_FILE (httpx honours it when creating a client).
+    """
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    ca_path = os.path.join(workdir, "bench-ca.pem")
+    ca.cert_pem.write_to_path(ca_path)
+    return context, ca_path

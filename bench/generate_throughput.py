@@ -1,0 +1,125 @@
+"""Throughput: N jobs submitted at once, zero queue/inference time, until every output is saved.
+
+Atelier's path, in this process: a simulator (queue 0 s, run 0 s), a throw-away SQLite
+database and media folder, N `Generation` rows as the studio view leaves them, then
+`studio.jobs.submit` for each on a small thread pool (mimicking several task workers) while
+`studio.tracker.run_forever` (its default 32 threads) checks and collects in a thread, until
+every job is final. Then the baseline with the official fal-client (bench/fal_client_baseline.py)
+does the same jobs, and the ratio of wall times is printed.
+
+    python bench/generate_throughput.py                      # 200 jobs, square (512x512)
+    python bench/generate_throughput.py --atelier-tls        # Atelier over HTTPS too, like the baseline
+    python bench/generate_throughput.py --jobs 50 --no-baseline     # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    MODEL_ID, create_generations, dist_ms, generation_rows, print_table, setup_django, sim_completed_wall,
+    submit_all, temp_dir, tls_context, wait_until_final,
+)
+
+from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
+
+
+def run_atelier(args: argparse.Namespace, workdir: str) -> dict:
+    context = None
+    if args.atelier_tls:
+        context, ca_path = tls_context(workdir)
+        os.environ["SSL_CERT_FILE"] = ca_path
+    with Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context)) as sim:
+        setup_django(os.path.join(workdir, "var"), sim.base_url)
+        from django.db import connections
+
+        from gallery.models import Asset
+        from studio.tracker import run_forever
+
+        ids = create_generations(args.jobs, prompt_token="[sim: queue=0, run=0]", image_size=args.image_size)
+        connections.close_all()
+        stop = threading.Event()
+        tracker = threading.Thread(target=run_forever, kwargs={"stop": stop}, name="tracker")
+
+        tracker.start()
+        started = time.time()
+        submit_all(ids, args.submit_threads)
+        submitted = time.time()
+        wait_until_final(args.jobs, timeout=600)
+        stop.set()
+        tracker.join()
+
+        rows = generation_rows()
+        done = [row for row in rows if row["state"] == "done"]
+        problems = {(row["state"], row["error_type"], row["error_message"][:80]) for row in rows if row["state"] != "done"}
+        detect, save, collect = [], [], []
+        for row in done:
+            upstream = sim_completed_wall(sim, row["request_id"])
+            detect.append(row["completed_at"].timestamp() - upstream)
+            save.append(row["finished_at"].timestamp() - upstream)
+            collect.append((row["finished_at"] - row["completed_at"]).total_seconds())
+        figures = {
+            "wall": max(row["finished_at"].timestamp() for row in rows) - started,
+            "submit_wall": submitted - started,
+            "done": len(done), "problems": problems,
+            "assets": Asset.objects.filter(source=Asset.Source.OUTPUT).count(),
+            "detect": detect, "save": save, "collect": collect,
+            "status_polls": sum(1 for hit in sim.log if hit.path.endswith("/status")),
+        }
+        connections.close_all()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
+    parser.add_argument("--submit-threads", type=int, default=8, help="threads calling jobs.submit, like 8 task workers")
+    parser.add_argument("--baseline-threads", type=int, default=32)
+    parser.add_argument("--sequential", action="store_true", help="also run the baseline sequentially")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--atelier-tls", action="store_true", help="Atelier talks HTTPS to its simulator too")
+    args = parser.parse_args()
+
+    with temp_dir("atelier-bench-") as workdir:
+        atelier = run_atelier(args, workdir)
+        baseline = {}
+        if not args.no_baseline:
+            from fal_client_baseline import run_baseline
+
+            counts = [args.baseline_threads] + ([1] if args.sequential else [])
+            baseline = run_baseline(args.jobs, args.image_size, counts, workdir=workdir)
+
+    scheme = "https" if args.atelier_tls else "http"
+    rows = [
+        ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
+                                                      f"{atelier['assets']} assets)"),
+        ("  of which submitting all", f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)"),
+        ("  upstream completed -> assets saved", dist_ms(atelier["save"])),
+        ("  upstream completed -> completed_at (detect)", dist_ms(atelier["detect"])),
+        ("  completed_at -> finished_at (collect)", dist_ms(atelier["collect"])),
+        ("  status requests", str(atelier["status_polls"])),
+    ]
+    if atelier["problems"]:
+        rows.append(("  NOT DONE", repr(sorted(atelier["problems"]))[:300]))
+    for threads, fig in baseline.items():
+        name = "sequential" if threads == 1 else f"{threads} threads"
+        rows += [(f"fal-client, {name}: wall", f"{fig['wall']:.2f} s  ({fig['files']} files)"),
+                 ("  upstream completed -> file saved", dist_ms(fig["save_delays"]))]
+    if baseline:
+        ratio = atelier["wall"] / baseline[args.baseline_threads]["wall"]
+        rows.append((f"ratio Atelier / fal-client ({args.baseline_threads} threads)", f"{ratio:.2f}  (goal <= 1.2)"))
+        if 1 in baseline:
+            rows.append(("ratio Atelier / fal-client (sequential)", f"{atelier['wall'] / baseline[1]['wall']:.2f}"))
+    print_table(f"{args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run 0 s; "
+                f"Atelier over {scheme}, fal-client over https", rows)
+
+
+if __name__ == "__main__":
+    main()

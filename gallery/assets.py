@@ -1,0 +1,56 @@
+"""Turn a verified file into a gallery Asset: file and thumbnail in place, row saved."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from gallery.ingest import VerifiedFile, make_thumbnail, place
+from gallery.models import Asset, asset_path, thumbnail_path
+
+logger = logging.getLogger(__name__)
+
+
+def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, position: int = 0,
+                nsfw: bool = False, original_name: str = "") -> Asset:
+    """Move the file into storage and record it. Consumes `verified.path`."""
+    asset = Asset(
+        owner=owner, generation=generation, position=position, kind=verified.kind, source=source,
+        content_type=verified.content_type, bytes=verified.bytes, width=verified.width,
+        height=verified.height, checksum=verified.checksum, nsfw=nsfw, original_name=original_name[:255],
+    )
+    thumb: Path | None = None
+    stored: list[str] = []
+    try:
+        if verified.kind == Asset.Kind.IMAGE:
+            thumb = make_thumbnail(verified.path)
+        asset.file.name = place(verified.path, asset_path(asset, f"file.{verified.extension}"))
+        stored.append(asset.file.name)
+        if thumb is not None:
+            asset.thumbnail.name = place(thumb, thumbnail_path(asset, "thumb.webp"))
+            stored.append(asset.thumbnail.name)
+        with transaction.atomic():
+            asset.save(force_insert=True)
+        return asset
+    except IntegrityError:
+        # Another collector saved this output first: keep theirs, drop our copy.
+        _remove(stored)
+        return Asset.objects.get(generation=generation, position=position, source=source)
+    except BaseException:
+        _remove(stored)
+        raise
+    finally:
+        verified.path.unlink(missing_ok=True)
+        if thumb is not None:
+            thumb.unlink(missing_ok=True)
+
+
+def _remove(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("Could not remove %s after a failed save", name)

@@ -1,0 +1,144 @@
+"""Land a file in storage safely: stream to a temporary file, verify, thumbnail, move into place.
+
+Memory stays flat whatever the file's size: bytes go from the network to disk in chunks,
+and the checksum is computed on the way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+from PIL import Image, ImageOps
+
+THUMBNAIL_BOX = (512, 512)
+# Pillow refuses images above this many pixels (decompression bombs).
+MAX_IMAGE_PIXELS = 100_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+
+class IngestError(Exception):
+    """The file is not what it claims to be, or is incomplete. The message is plain language."""
+
+
+@dataclass
+class VerifiedFile:
+    path: Path
+    kind: str  # "image", "video", "audio" or "file"
+    content_type: str
+    extension: str
+    bytes: int
+    checksum: str
+    width: int | None = None
+    height: int | None = None
+
+
+def temp_dir() -> Path:
+    """Temporary files live beside the media, so the final move is a rename on one volume."""
+    path = Path(settings.MEDIA_ROOT) / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def receive(chunks: Iterable[bytes], *, expected_bytes: int | None = None, max_bytes: int | None = None) -> tuple[Path, int, str]:
+    """Write chunks to a temporary file. Returns (path, size, sha256). Removes it on failure."""
+    limit = max_bytes or settings.ATELIER_MAX_DOWNLOAD_BYTES
+    digest = hashlib.sha256()
+    size = 0
+    handle = tempfile.NamedTemporaryFile(dir=temp_dir(), prefix="in-", delete=False)
+    try:
+        with handle:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise IngestError(f"The file is larger than the {limit // 1_000_000} MB limit.")
+                digest.update(chunk)
+                handle.write(chunk)
+        if expected_bytes is not None and size != expected_bytes:
+            raise IngestError(f"The download stopped early ({size} of {expected_bytes} bytes).")
+        if size == 0:
+            raise IngestError("The file is empty.")
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return Path(handle.name), size, digest.hexdigest()
+
+
+def verify(path: Path, size: int, checksum: str, *, claimed_type: str | None = None) -> VerifiedFile:
+    """Decide what the file really is from its bytes, never from its name or claimed type."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if _looks_like_image(head):
+        try:
+            with Image.open(path) as image:
+                image.verify()  # structure and checksums; the image must be reopened after
+            with Image.open(path) as image:
+                width, height = image.size
+                image_format = image.format or ""
+                image.load()  # decodes fully: catches truncated pixel data verify() misses
+        except Image.DecompressionBombError:
+            raise IngestError(f"The image has more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels.") from None
+        except (OSError, SyntaxError, ValueError):
+            raise IngestError("The image is damaged or incomplete.") from None
+        content_type = _IMAGE_TYPES.get(image_format)
+        if content_type is None:
+            raise IngestError(f"Images in {image_format or 'this'} format are not kept.")
+        extension = {"image/jpeg": "jpg"}.get(content_type, content_type.split("/")[1])
+        return VerifiedFile(path, "image", content_type, extension, size, checksum, width, height)
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand.startswith(b"M4A"):
+            return VerifiedFile(path, "audio", "audio/mp4", "m4a", size, checksum)
+        if brand == b"qt  ":
+            return VerifiedFile(path, "video", "video/quicktime", "mov", size, checksum)
+        return VerifiedFile(path, "video", "video/mp4", "mp4", size, checksum)
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return VerifiedFile(path, "video", "video/webm", "webm", size, checksum)
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return VerifiedFile(path, "audio", "audio/wav", "wav", size, checksum)
+    if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3"):
+        return VerifiedFile(path, "audio", "audio/mpeg", "mp3", size, checksum)
+    if claimed_type and claimed_type.startswith(("image/", "video/", "audio/")):
+        raise IngestError(f"The file does not contain the {claimed_type} it claims to be.")
+    return VerifiedFile(path, "file", "application/octet-stream", "bin", size, checksum)
+
+
+def _looks_like_image(head: bytes) -> bool:
+    return (head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")
+            or (head.startswith(b"RIFF") and head[8:12] == b"WEBP") or head.startswith((b"GIF87a", b"GIF89a")))
+
+
+def make_thumbnail(path: Path) -> Path:
+    """A WebP thumbnail that fits THUMBNAIL_BOX, upright whatever the EXIF orientation."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail(THUMBNAIL_BOX)
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        handle = tempfile.NamedTemporaryFile(dir=temp_dir(), prefix="th-", suffix=".webp", delete=False)
+        with handle:
+            image.save(handle, "WEBP", quality=80, method=4)
+    return Path(handle.name)
+
+
+def place(temp_path: Path, name: str) -> str:
+    """Move a verified temporary file to its final name in storage; returns the stored name."""
+    if isinstance(default_storage, FileSystemStorage):
+        final = Path(default_storage.path(name))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp_path, final)  # atomic on one volume: readers see all or nothing
+        return name
+    try:
+        with open(temp_path, "rb") as handle:
+            return default_storage.save(name, File(handle))
+    finally:
+        temp_path.unlink(missing_ok=True)

@@ -1,0 +1,68 @@
+"""Stored results: every file we keep, with what is known about it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def asset_path(asset: Asset, filename: str) -> str:
+    """Paths come from ids, never from prompts or upstream file names."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"assets/{asset.created_at:%Y/%m}/{asset.id}.{extension}"
+
+
+def thumbnail_path(asset: Asset, filename: str) -> str:
+    return f"thumbs/{asset.created_at:%Y/%m}/{asset.id}.webp"
+
+
+class Asset(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
+        FILE = "file", "File"
+
+    class Source(models.TextChoices):
+        OUTPUT = "output", "Generated"
+        UPLOAD = "upload", "Uploaded"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assets")
+    generation = models.ForeignKey("studio.Generation", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="assets")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order among the generation's outputs.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.OUTPUT)
+    file = models.FileField(upload_to=asset_path, max_length=255)
+    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    bytes = models.BigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file, hex.")
+    nsfw = models.BooleanField(default=False)
+    original_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"]), models.Index(fields=["-created_at", "-id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "position"], name="asset_unique_output_position",
+                                    condition=models.Q(source="output")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.id}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == self.Kind.IMAGE
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == self.Kind.VIDEO

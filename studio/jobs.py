@@ -1,0 +1,301 @@
+"""The life of a generation, one idempotent step at a time.
+
+    create → submit (task) → check … check (tracker) → collect → done
+                                                     ↘ failed / cancelled
+
+Every step re-reads the row, returns early when the job is gone or already past that step,
+and claims its work with a conditional UPDATE, so two workers never do the same step.
+The upstream request id is written the moment fal returns it, before anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import fal
+from gallery.assets import store_asset
+from gallery.ingest import IngestError, receive, verify
+from gallery.models import Asset
+from studio.input_images import MissingInputImage, resolve_inputs
+from studio.models import Generation
+from studio.upstream import get_client
+
+logger = logging.getLogger(__name__)
+State = Generation.State
+
+POLL_INTERVAL = timedelta(seconds=1)
+# A tracker that claims a job holds it this long; if it dies, another picks the job up.
+CLAIM_LEASE = timedelta(seconds=60)
+# Passing upstream trouble is retried with backoff up to this long before the job fails.
+GIVE_UP_AFTER = timedelta(minutes=30)
+MAX_LOG_LINES = 50
+MAX_DOWNLOAD_ATTEMPTS = 3
+
+WAITING_FOR_SERVICE = "Waiting for the service to answer. Atelier keeps trying."
+
+
+# --- Submit -----------------------------------------------------------------------------
+def submit(generation_id: str) -> None:
+    generation = Generation.objects.filter(id=generation_id).first()
+    if generation is None or generation.state != State.SUBMITTING or generation.request_id:
+        return
+    try:
+        arguments = resolve_inputs(generation)
+    except MissingInputImage as error:
+        _fail(generation, error_type="invalid_input", message=str(error), from_states=[State.SUBMITTING])
+        return
+    client = get_client()
+    try:
+        handle = client.submit(generation.model_id, arguments)
+    except fal.FalError as error:
+        _submit_failed(generation, error)
+        return
+    now = timezone.now()
+    # The request id first: from here on the job can always be found again.
+    Generation.objects.filter(id=generation.id, request_id="").update(
+        request_id=handle.request_id, submitted_at=now)
+    moved = Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
+        state=State.QUEUED, queue_position=handle.queue_position, next_check_at=now,
+        waiting_reason="", check_failures=0)
+    if not moved:  # cancelled while we were submitting: cancel upstream too
+        _cancel_upstream(generation.model_id, handle.request_id)
+
+
+def _submit_failed(generation: Generation, error: fal.FalError) -> None:
+    if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
+        Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
+            waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1)
+        from studio.tasks import submit_generation
+
+        delay = _backoff(generation.check_failures + 1, error)
+        submit_generation.using(run_after=timezone.now() + delay).enqueue(str(generation.id))
+        return
+    field_errors = error.messages_by_field() if isinstance(error, fal.ValidationError) else {}
+    _fail(generation, error_type=_error_kind(error), message=error.message, field_errors=field_errors,
+          from_states=[State.SUBMITTING])
+
+
+# --- Track ------------------------------------------------------------------------------
+def claim_due(limit: int = 200) -> list[str]:
+    """Ids of tracked jobs whose check is due, each claimed (leased) for this tracker."""
+    now = timezone.now()
+    with transaction.atomic():
+        # PostgreSQL skips rows another tracker holds; SQLite's BEGIN IMMEDIATE serialises us.
+        due = list(Generation.objects.select_for_update(skip_locked=True)
+                   .filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
+                   .order_by("next_check_at").values_list("id", flat=True)[:limit])
+        if due:
+            Generation.objects.filter(id__in=due).update(next_check_at=now + CLAIM_LEASE)
+    return [str(generation_id) for generation_id in due]
+
+
+def check(generation_id: str) -> None:
+    """One look at a tracked job: update its state, collect it when it is done."""
+    generation = Generation.objects.filter(id=generation_id).first()
+    if generation is None or generation.state not in Generation.TRACKED_STATES:
+        return
+    if generation.state == State.COLLECTING:
+        collect(generation)
+        return
+    client = get_client()
+    handle = client.handle_for(generation.model_id, generation.request_id)
+    try:
+        status = client.status(handle, with_logs=True)
+    except fal.FalError as error:
+        _check_failed(generation, error)
+        return
+    now = timezone.now()
+    changes: dict = {"waiting_reason": "", "check_failures": 0, "next_check_at": now + POLL_INTERVAL}
+    if isinstance(status, fal.Queued):
+        changes.update(state=State.QUEUED, queue_position=status.position)
+    elif isinstance(status, fal.InProgress):
+        changes.update(state=State.RUNNING, queue_position=None, logs=_log_lines(status.logs) or generation.logs)
+        if generation.started_at is None:
+            changes["started_at"] = now
+    else:
+        changes.update(queue_position=None, completed_at=now, inference_seconds=status.inference_time,
+                       logs=_log_lines(status.logs) or generation.logs, started_at=generation.started_at or now)
+        if status.failed:
+            changes.update(state=State.FAILED, finished_at=now, next_check_at=None,
+                           error_type=_completion_error_kind(status.error_type),
+                           error_message=status.error or "The model could not finish this job.")
+        else:
+            changes.update(state=State.COLLECTING)
+    updated = Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(**changes)
+    if updated and changes.get("state") == State.COLLECTING:
+        generation.refresh_from_db()
+        collect(generation)  # at once: fal keeps results only minutes
+
+
+def _check_failed(generation: Generation, error: fal.FalError) -> None:
+    if isinstance(error, fal.NotFoundError):
+        _fail(generation, error_type="expired",
+              message="The service no longer knows this job; its result may have expired.",
+              from_states=list(Generation.TRACKED_STATES))
+        return
+    # A garbled answer (a proxy's HTML error page, say) is treated as passing trouble.
+    if (not error.retryable and not isinstance(error, fal.ProtocolError)) or _given_up(generation):
+        _fail(generation, error_type=_error_kind(error), message=error.message,
+              from_states=list(Generation.TRACKED_STATES))
+        return
+    failures = generation.check_failures + 1
+    Generation.objects.filter(id=generation.id, state__in=Generation.TRACKED_STATES).update(
+        waiting_reason=WAITING_FOR_SERVICE, check_failures=failures,
+        next_check_at=timezone.now() + _backoff(failures, error))
+
+
+# --- Collect ----------------------------------------------------------------------------
+def collect(generation: Generation) -> None:
+    """Fetch the result, then every file in it. Safe to run again: saved outputs are skipped."""
+    client = get_client()
+    try:
+        if generation.result is None:
+            result = client.result(client.handle_for(generation.model_id, generation.request_id))
+            generation.result = result
+            generation.seed = _seed(result)
+            generation.inference_seconds = _inference(result) or generation.inference_seconds
+            # The result JSON is kept before any file is fetched.
+            generation.save(update_fields=["result", "seed", "inference_seconds"])
+        media = fal.extract_media(generation.result)
+        if not media:
+            _fail(generation, error_type="no_output", message="The service finished but sent back no files.",
+                  from_states=[State.COLLECTING])
+            return
+        nsfw_flags = generation.result.get("has_nsfw_concepts") or []
+        saved = set(generation.assets.filter(source=Asset.Source.OUTPUT).values_list("position", flat=True))
+        for position, item in enumerate(media):
+            if position not in saved:
+                nsfw = bool(nsfw_flags[position]) if position < len(nsfw_flags) else False
+                _save_output(client, generation, position, item, nsfw)
+    except fal.FalError as error:
+        if isinstance(error, fal.NotFoundError):
+            _fail(generation, error_type="expired", from_states=[State.COLLECTING],
+                  message="The result expired before Atelier could save it.")
+        elif isinstance(error, fal.ValidationError):
+            _fail(generation, error_type="invalid_input", message=error.message,
+                  field_errors=error.messages_by_field(), from_states=[State.COLLECTING])
+        elif error.retryable and not _given_up(generation):
+            _reschedule(generation, error)
+        else:
+            _fail(generation, error_type=_error_kind(error), message=error.message, from_states=[State.COLLECTING])
+        return
+    except IngestError as error:
+        _fail(generation, error_type="bad_output", message=f"A file from the service could not be kept: {error}",
+              from_states=[State.COLLECTING])
+        return
+    Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+        state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
+
+
+def _save_output(client: fal.FalClient, generation: Generation, position: int, item: fal.MediaFile, nsfw: bool) -> None:
+    for attempt in range(1, MAX_DOWNLOAD_ATTEMPTS + 1):
+        try:
+            with client.download(item.url) as download:
+                path, size, checksum = receive(download.iter_bytes(), expected_bytes=download.content_length)
+            break
+        except (fal.NetworkError, IngestError) as error:
+            # A broken or short download is fetched again while the link is still valid.
+            if attempt == MAX_DOWNLOAD_ATTEMPTS:
+                raise
+            logger.warning("Download of output %d for %s failed (%s); retrying", position, generation.id, error)
+    verified = verify(path, size, checksum, claimed_type=item.content_type)
+    store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
+                position=position, nsfw=nsfw, original_name=item.file_name or "")
+
+
+def _reschedule(generation: Generation, error: fal.FalError) -> None:
+    failures = generation.check_failures + 1
+    Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+        waiting_reason=WAITING_FOR_SERVICE, check_failures=failures,
+        next_check_at=timezone.now() + _backoff(failures, error))
+
+
+# --- Cancel -----------------------------------------------------------------------------
+def request_cancel(generation: Generation) -> bool:
+    """Mark the job cancelled now (the person asked); the upstream cancel follows in a task."""
+    now = timezone.now()
+    updated = Generation.objects.filter(id=generation.id, state__in=[State.SUBMITTING, State.QUEUED, State.RUNNING]
+                                        ).update(state=State.CANCELLED, cancel_requested_at=now, finished_at=now,
+                                                 next_check_at=None, waiting_reason="")
+    if updated and generation.request_id:
+        from studio.tasks import cancel_generation
+
+        transaction.on_commit(lambda: cancel_generation.enqueue(str(generation.id)))
+    return bool(updated)
+
+
+def cancel_upstream(generation_id: str) -> None:
+    generation = Generation.objects.filter(id=generation_id).first()
+    if generation is not None and generation.request_id:
+        _cancel_upstream(generation.model_id, generation.request_id)
+
+
+def _cancel_upstream(model_id: str, request_id: str) -> None:
+    client = get_client()
+    try:
+        outcome = client.cancel(client.handle_for(model_id, request_id))
+    except fal.FalError as error:
+        logger.warning("Cancel of %s was not confirmed: %s", request_id, error.message)
+        return
+    logger.info("Cancel of %s answered %s", request_id, outcome)
+    if outcome == "ALREADY_COMPLETED":
+        # Too late to stop it, and it is paid for: keep the outputs after all.
+        Generation.objects.filter(request_id=request_id, state=State.CANCELLED).update(
+            state=State.COLLECTING, finished_at=None, next_check_at=timezone.now())
+
+
+# --- Helpers ----------------------------------------------------------------------------
+def _fail(generation: Generation, *, error_type: str, message: str, from_states: list[str],
+          field_errors: dict | None = None) -> None:
+    Generation.objects.filter(id=generation.id, state__in=from_states).update(
+        state=State.FAILED, error_type=error_type, error_message=message[:2000], field_errors=field_errors or {},
+        finished_at=timezone.now(), next_check_at=None, waiting_reason="")
+
+
+def _error_kind(error: fal.FalError) -> str:
+    """A short word the job card turns into advice."""
+    for cls, kind in (
+        (fal.AuthenticationError, "auth"), (fal.PaymentRequiredError, "payment"),
+        (fal.ValidationError, "invalid_input"), (fal.NotFoundError, "expired"),
+        (fal.RateLimitError, "rate_limited"), (fal.SubmitOutcomeUnknown, "submit_unknown"),
+        (fal.NetworkError, "network"), (fal.UpstreamError, "upstream"),
+    ):
+        if isinstance(error, cls):
+            return kind
+    return "upstream"
+
+
+def _completion_error_kind(upstream_type: str | None) -> str:
+    return "cancelled_upstream" if upstream_type == "request_cancelled" else "upstream"
+
+
+def _backoff(failures: int, error: fal.FalError | None = None) -> timedelta:
+    seconds = min(30.0, 2.0 ** failures)
+    if isinstance(error, fal.RateLimitError) and error.retry_after:
+        seconds = max(seconds, error.retry_after)
+    return timedelta(seconds=seconds)
+
+
+def _given_up(generation: Generation) -> bool:
+    since = generation.completed_at or generation.submitted_at or generation.created_at
+    return timezone.now() - since > GIVE_UP_AFTER
+
+
+def _log_lines(logs: tuple[fal.LogLine, ...]) -> list[dict]:
+    return [{"message": line.message[:500], "level": line.level, "at": line.timestamp} for line in logs[-MAX_LOG_LINES:]]
+
+
+def _seed(result: dict) -> int | None:
+    seed = result.get("seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 2**63 else None
+
+
+def _inference(result: dict) -> float | None:
+    timings = result.get("timings")
+    value = timings.get("inference") if isinstance(timings, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -1,0 +1,76 @@
+"""Small presentation helpers for the studio pages: durations, advice after a failure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+
+from studio.models import Generation
+
+register = template.Library()
+
+# What a person can do about each kind of failure, in plain words.
+ADVICE = {
+    "auth": "The service did not accept Atelier's key. Ask your administrator to check the fal key.",
+    "payment": "The fal account is out of credit. Ask your administrator to top it up, then retry.",
+    "invalid_input": "The service did not accept some settings. Fix the marked fields and generate again.",
+    "expired": "The result expired before Atelier could save it. Generate again to get a new one.",
+    "rate_limited": "The service is busy. Wait a minute, then retry.",
+    "submit_unknown": ("The connection broke while the job was being sent, so the service may still run it. "
+                       "Check with your administrator before retrying."),
+    "network": "Atelier could not reach the service. Retry in a moment.",
+    "upstream": "The service could not finish this job. Retry; if it keeps failing, change the settings.",
+    "no_output": "The service finished but sent back no files. Retry, or change the settings.",
+    "bad_output": "The service sent back a damaged file. Retry.",
+    "cancelled_upstream": "The service cancelled this job.",
+}
+
+
+@register.filter
+def advice(generation: Generation) -> str:
+    return ADVICE.get(generation.error_type, ADVICE["upstream"])
+
+
+@register.filter
+def elapsed(generation: Generation) -> str:
+    """Time since the job started, or its total time once it is over."""
+    duration = generation.total_duration or (timezone.now() - generation.created_at)
+    return seconds_text(duration)
+
+
+@register.filter
+def seconds_text(duration: timedelta | float | None) -> str:
+    if duration is None:
+        return ""
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@register.filter
+def field_role(bound_field) -> str:
+    """How the generate form shows a field: "image", "seed", or "" for a plain field."""
+    attrs = bound_field.field.widget.attrs
+    if "data-gallery-input" in attrs:
+        return "image"
+    if "data-roll-seed" in attrs:
+        return "seed"
+    return ""
+
+
+@register.filter
+def gallery_name(bound_field) -> str:
+    return bound_field.field.widget.attrs.get("data-gallery-input", "")
+
+
+@register.filter
+def chosen_for(form, field_name: str) -> list:
+    """Gallery pictures currently chosen for one picture field of the generate form."""
+    return form.chosen_assets().get(field_name, [])

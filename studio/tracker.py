@@ -1,0 +1,54 @@
+"""The tracker: one loop that watches every job in flight, many at a time.
+
+No thread sleeps through a job. Each pass claims the jobs whose check is due (a lease in the
+database, so several trackers can share the work and a dead one's jobs come back) and hands
+them to a thread pool; a slow download on one thread never delays the others' checks. Jobs
+collect inside the pool, at once, because fal keeps results only minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.db import close_old_connections
+
+from studio import jobs
+
+logger = logging.getLogger(__name__)
+
+
+def check_due_once(threads: int = 8) -> int:
+    """One pass, waiting for its checks to finish (tests and benchmarks use this)."""
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        claimed = jobs.claim_due(limit=threads * 8)
+        list(pool.map(_check_one, claimed))
+    return len(claimed)
+
+
+def _check_one(generation_id: str) -> None:
+    try:
+        jobs.check(generation_id)
+    except Exception:  # one broken job must not stop the others; its lease brings it back
+        logger.exception("Checking generation %s failed", generation_id)
+    finally:
+        close_old_connections()
+
+
+def run_forever(*, threads: int = 32, tick: float = 0.1, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    busy: set[Future] = set()
+    logger.info("Tracker started with %d threads", threads)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="track") as pool:
+        while not stop.is_set():
+            busy = {future for future in busy if not future.done()}
+            free = threads * 2 - len(busy)  # a small backlog keeps every thread fed
+            if free > 0:
+                try:
+                    for generation_id in jobs.claim_due(limit=free):
+                        busy.add(pool.submit(_check_one, generation_id))
+                except Exception:
+                    logger.exception("Claiming due jobs failed; trying again")
+                close_old_connections()
+            stop.wait(tick)
