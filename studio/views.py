@@ -75,8 +75,7 @@ def generate(request: HttpRequest, model_id: str) -> HttpResponse:
             return redirect(f"{request.path}?job={generation.id}")
         template = "studio/generate.html#generate_form" if request.htmx else "studio/generate.html"
         return render(request, template, _generate_context(request, spec, form))
-    form = GenerationForm(spec, request.user, initial=_initial_from_query(request, spec))
-    return render(request, "studio/generate.html", _generate_context(request, spec, form))
+    return render(request, "studio/generate.html", _generate_context(request, spec, _form_from_query(request, spec)))
 
 
 GALLERY_CHOICES = 24
@@ -97,8 +96,11 @@ def _keep_settings(form: GenerationForm, spec) -> dict:
     return initial_from_arguments(spec, form.arguments())
 
 
-def _initial_from_query(request: HttpRequest, spec) -> dict | None:
-    """?reuse=<job> fills the form with that job's settings and seed; ?again=<job> with a new seed."""
+def _form_from_query(request: HttpRequest, spec) -> GenerationForm:
+    """?reuse=<job> fills the form with that job's settings and seed; ?again=<job> with a new seed.
+
+    Reusing a job the service rejected marks the fields it complained about.
+    """
     for key, new_seed in (("reuse", False), ("again", True)):
         job_id = request.GET.get(key)
         if job_id:
@@ -106,8 +108,11 @@ def _initial_from_query(request: HttpRequest, spec) -> dict | None:
             arguments = {**generation.arguments}
             if generation.seed is not None and not new_seed:
                 arguments["seed"] = generation.seed  # the seed fal actually used
-            return initial_from_arguments(spec, arguments, new_seed=new_seed)
-    return None
+            form = GenerationForm(spec, request.user, initial=initial_from_arguments(spec, arguments, new_seed=new_seed))
+            if generation.field_errors:
+                form.apply_upstream_errors(generation.field_errors)
+            return form
+    return GenerationForm(spec, request.user)
 
 
 def _jobs_for(user, spec) -> list[Generation]:
