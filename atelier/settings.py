@@ -202,6 +202,10 @@ if FAL_USES_SIMULATOR:
     FAL_KEY = "simulator"
     FAL_AUTH_SCHEME = "key"
 FAL_TIMEOUT_SECONDS = env_int("FAL_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
+# Where fal can reach this server. When set, input images travel as signed, expiring URLs of
+# ours instead of data URIs (smaller requests, no size limit of the JSON body).
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "")
+INPUT_URL_TTL_SECONDS = env_int("INPUT_URL_TTL_SECONDS", 3600, minimum=60)
 
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()

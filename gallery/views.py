@@ -56,3 +56,17 @@ def asset_thumbnail(request: HttpRequest, asset_id: str) -> FileResponse:
     response = FileResponse(asset.thumbnail.open("rb"), content_type="image/webp")
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+@require_GET
+def signed_asset_file(request: HttpRequest, token: str) -> FileResponse:
+    """An input image for fal: no login, but only with a valid, unexpired signature."""
+    from studio.input_images import asset_id_from_token
+
+    asset_id = asset_id_from_token(token)
+    if asset_id is None:
+        raise Http404("This link is invalid or has expired.")
+    asset = Asset.objects.filter(id=asset_id).first()
+    if asset is None:
+        raise Http404("No such item.")
+    return FileResponse(asset.file.open("rb"), content_type=asset.content_type)

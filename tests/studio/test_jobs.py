@@ -193,3 +193,28 @@ def test_a_200_mb_download_keeps_memory_flat(fal_service, member):
     [video] = generation.assets.all()
     assert generation.state == State.DONE and video.bytes >= 200 * 1024 * 1024
     assert peak < 16 * 1024 * 1024, f"peak Python memory {peak / 1e6:.1f} MB"
+
+
+def test_inputs_travel_as_data_uris_by_default(member, uploaded_image, settings):
+    from studio.input_images import resolve_inputs
+
+    settings.PUBLIC_BASE_URL = ""
+    generation = make_generation(member, "fal-ai/flux-pro/kontext", {"prompt": "x", "image_url": f"asset:{uploaded_image.id}"})
+    generation.input_assets.add(uploaded_image)
+    assert resolve_inputs(generation)["image_url"].startswith("data:image/png;base64,iVBOR")
+
+
+def test_inputs_travel_as_signed_expiring_urls_with_a_public_base(member, uploaded_image, settings, client):
+    from studio.input_images import resolve_inputs
+
+    settings.PUBLIC_BASE_URL = "https://atelier.example.com"
+    generation = make_generation(member, "fal-ai/flux-pro/kontext", {"prompt": "x", "image_url": f"asset:{uploaded_image.id}"})
+    generation.input_assets.add(uploaded_image)
+    url = resolve_inputs(generation)["image_url"]
+    assert url.startswith("https://atelier.example.com/gallery/inputs/")
+    path = url[len(settings.PUBLIC_BASE_URL):]
+    response = client.get(path)  # no login: fal fetches it
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert client.get(path[:-3] + "xyz").status_code == 404  # tampered
+    settings.INPUT_URL_TTL_SECONDS = -1
+    assert client.get(path).status_code == 404  # expired
