@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 import fal
@@ -41,13 +42,24 @@ WAITING_FOR_SERVICE = "Waiting for the service to answer. Atelier keeps trying."
 
 # --- Submit -----------------------------------------------------------------------------
 def submit(generation_id: str) -> None:
-    generation = Generation.objects.filter(id=generation_id).first()
-    if generation is None or generation.state != State.SUBMITTING or generation.request_id:
+    now = timezone.now()
+    # Claim the submission: two workers holding the same task must not send (and bill) it twice.
+    claimed = (Generation.objects.filter(id=generation_id, state=State.SUBMITTING, request_id="")
+               .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now))
+               .update(next_check_at=now + CLAIM_LEASE))
+    if not claimed:
         return
+    generation = Generation.objects.get(id=generation_id)
     try:
         arguments = resolve_inputs(generation)
     except MissingInputImage as error:
         _fail(generation, error_type="invalid_input", message=str(error), from_states=[State.SUBMITTING])
+        return
+    except Exception:
+        # Nothing was sent yet, so failing is safe; the person can retry.
+        logger.exception("Preparing generation %s failed", generation_id)
+        _fail(generation, error_type="internal", from_states=[State.SUBMITTING],
+              message="Atelier could not prepare this job (its input images could not be read).")
         return
     client = get_client()
     try:
@@ -56,9 +68,14 @@ def submit(generation_id: str) -> None:
         _submit_failed(generation, error)
         return
     now = timezone.now()
-    # The request id first: from here on the job can always be found again.
-    Generation.objects.filter(id=generation.id, request_id="").update(
-        request_id=handle.request_id, submitted_at=now)
+    try:
+        # The request id first: from here on the job can always be found again.
+        Generation.objects.filter(id=generation.id, request_id="").update(
+            request_id=handle.request_id, submitted_at=now)
+    except Exception:
+        logger.critical("fal accepted generation %s as request %s (model %s) but it could not be stored",
+                        generation.id, handle.request_id, generation.model_id)
+        raise
     moved = Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
         state=State.QUEUED, queue_position=handle.queue_position, next_check_at=now,
         waiting_reason="", check_failures=0)
@@ -69,7 +86,8 @@ def submit(generation_id: str) -> None:
 def _submit_failed(generation: Generation, error: fal.FalError) -> None:
     if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
         Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
-            waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1)
+            waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1,
+            next_check_at=None)  # release the claim for the retry
         from studio.tasks import submit_generation
 
         delay = _backoff(generation.check_failures + 1, error)

@@ -218,3 +218,32 @@ def test_inputs_travel_as_signed_expiring_urls_with_a_public_base(member, upload
     assert client.get(path[:-3] + "xyz").status_code == 404  # tampered
     settings.INPUT_URL_TTL_SECONDS = -1
     assert client.get(path).status_code == 404  # expired
+
+
+def test_a_submission_is_sent_once_even_if_its_task_runs_twice(fal_service, member):
+    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "once"})
+    # The second run finds the job claimed (or already sent) and leaves it alone.
+    jobs.submit(str(generation.id))
+    jobs.submit(str(generation.id))
+    assert [hit.method for hit in fal_service.log].count("POST") == 1
+
+
+def test_passing_trouble_on_submit_is_retried_later(fal_service, member, monkeypatch, django_capture_on_commit_callbacks):
+    import fal as fal_package
+
+    calls = []
+
+    def refuse(model_id, arguments, **kwargs):
+        calls.append(model_id)
+        raise fal_package.RateLimitError("Too many requests at once.", status_code=429, retry_after=2)
+
+    monkeypatch.setattr(jobs.get_client(), "submit", refuse)
+    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "later"})
+    jobs.submit(str(generation.id))
+    generation.refresh_from_db()
+    assert generation.state == State.SUBMITTING and generation.waiting_reason == jobs.WAITING_FOR_SERVICE
+    assert generation.next_check_at is None  # claim released for the retry task
+    from django_tasks_db.models import DBTaskResult
+
+    [retry] = DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation")
+    assert retry.run_after is not None and retry.args_kwargs["args"] == [str(generation.id)]
