@@ -222,7 +222,12 @@ def test_inputs_travel_as_signed_expiring_urls_with_a_public_base(member, upload
 
 def test_a_submission_is_sent_once_even_if_its_task_runs_twice(fal_service, member):
     generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "once"})
-    # The second run finds the job claimed (or already sent) and leaves it alone.
+    # Another worker has claimed it and is sending it right now: this one stays out.
+    Generation.objects.filter(id=generation.id).update(next_check_at=jobs.timezone.now() + jobs.CLAIM_LEASE)
+    jobs.submit(str(generation.id))
+    assert not [hit for hit in fal_service.log if hit.method == "POST"]
+    # Once that claim lapses (its worker died before sending), the job is sent, once.
+    Generation.objects.filter(id=generation.id).update(next_check_at=None)
     jobs.submit(str(generation.id))
     jobs.submit(str(generation.id))
     assert [hit.method for hit in fal_service.log].count("POST") == 1
