@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -109,6 +110,12 @@ def generation_rows() -> list[dict]:
                                           "finished_at", "error_type", "error_message"))
 
 
+def process_cpu() -> float:
+    """User + system CPU seconds this process has used so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def pct(values: Iterable[float], q: float) -> float:
     data = sorted(values)
     if not data:
@@ -158,3 +165,38 @@ def tls_context(workdir: str):
     ca_path = os.path.join(workdir, "bench-ca.pem")
     ca.cert_pem.write_to_path(ca_path)
     return context, ca_path
+
+
+class ScratchPostgres:
+    """A throw-away database on a PostgreSQL server: `with ScratchPostgres(url) as db_url: ...`.
+
+    `url` names the server and a database to connect to for CREATE/DROP DATABASE, e.g.
+    postgres://postgres@127.0.0.1:5432/postgres. Needs psycopg (pip install "psycopg[binary]").
+    """
+
+    def __init__(self, url: str) -> None:
+        from urllib.parse import urlsplit, urlunsplit
+
+        self.admin_url = url
+        self.name = f"atelier_bench_{os.getpid()}_{int(time.time())}"
+        parts = urlsplit(url)
+        self.url = urlunsplit(parts._replace(path="/" + self.name))
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(sql)
+
+    def __enter__(self) -> str:
+        self._admin(f'CREATE DATABASE "{self.name}"')
+        return self.url
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:
+            pass
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

@@ -15,6 +15,7 @@ does the same jobs, and the ratio of wall times is printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -23,20 +24,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    MODEL_ID, create_generations, dist_ms, generation_rows, print_table, setup_django, sim_completed_wall,
+    MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, print_table, process_cpu, setup_django, sim_completed_wall,
     submit_all, temp_dir, tls_context, wait_until_final,
 )
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 
-def run_atelier(args: argparse.Namespace, workdir: str) -> dict:
+def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None = None) -> dict:
     context = None
     if args.atelier_tls:
         context, ca_path = tls_context(workdir)
         os.environ["SSL_CERT_FILE"] = ca_path
     with Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context)) as sim:
-        setup_django(os.path.join(workdir, "var"), sim.base_url)
+        setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
         from django.db import connections
 
         from gallery.models import Asset
@@ -48,10 +49,12 @@ def run_atelier(args: argparse.Namespace, workdir: str) -> dict:
         tracker = threading.Thread(target=run_forever, kwargs={"stop": stop}, name="tracker")
 
         tracker.start()
+        cpu_before = process_cpu()
         started = time.time()
         submit_all(ids, args.submit_threads)
         submitted = time.time()
         wait_until_final(args.jobs, timeout=600)
+        cpu_used = process_cpu() - cpu_before
         stop.set()
         tracker.join()
 
@@ -66,6 +69,7 @@ def run_atelier(args: argparse.Namespace, workdir: str) -> dict:
             collect.append((row["finished_at"] - row["completed_at"]).total_seconds())
         figures = {
             "wall": max(row["finished_at"].timestamp() for row in rows) - started,
+            "cpu": cpu_used,
             "submit_wall": submitted - started,
             "done": len(done), "problems": problems,
             "assets": Asset.objects.filter(source=Asset.Source.OUTPUT).count(),
@@ -84,11 +88,14 @@ def main() -> None:
     parser.add_argument("--baseline-threads", type=int, default=32)
     parser.add_argument("--sequential", action="store_true", help="also run the baseline sequentially")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on, e.g. "
+                        "postgres://postgres@127.0.0.1:5432/postgres (default: SQLite in a temp dir)")
     parser.add_argument("--atelier-tls", action="store_true", help="Atelier talks HTTPS to its simulator too")
     args = parser.parse_args()
 
-    with temp_dir("atelier-bench-") as workdir:
-        atelier = run_atelier(args, workdir)
+    with temp_dir("atelier-bench-") as workdir, contextlib.ExitStack() as stack:
+        database_url = stack.enter_context(ScratchPostgres(args.database_url)) if args.database_url else None
+        atelier = run_atelier(args, workdir, database_url)
         baseline = {}
         if not args.no_baseline:
             from fal_client_baseline import run_baseline
@@ -97,9 +104,11 @@ def main() -> None:
             baseline = run_baseline(args.jobs, args.image_size, counts, workdir=workdir)
 
     scheme = "https" if args.atelier_tls else "http"
+    database = "PostgreSQL" if args.database_url else "SQLite"
     rows = [
         ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
                                                       f"{atelier['assets']} assets)"),
+        ("  process CPU (Atelier + simulator)", f"{atelier['cpu']:.2f} s"),
         ("  of which submitting all", f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)"),
         ("  upstream completed -> assets saved", dist_ms(atelier["save"])),
         ("  upstream completed -> completed_at (detect)", dist_ms(atelier["detect"])),
@@ -111,6 +120,7 @@ def main() -> None:
     for threads, fig in baseline.items():
         name = "sequential" if threads == 1 else f"{threads} threads"
         rows += [(f"fal-client, {name}: wall", f"{fig['wall']:.2f} s  ({fig['files']} files)"),
+                 ("  process CPU (fal-client + simulator)", f"{fig['cpu']:.2f} s"),
                  ("  upstream completed -> file saved", dist_ms(fig["save_delays"]))]
     if baseline:
         ratio = atelier["wall"] / baseline[args.baseline_threads]["wall"]
@@ -118,7 +128,7 @@ def main() -> None:
         if 1 in baseline:
             rows.append(("ratio Atelier / fal-client (sequential)", f"{atelier['wall'] / baseline[1]['wall']:.2f}"))
     print_table(f"{args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run 0 s; "
-                f"Atelier over {scheme}, fal-client over https", rows)
+                f"Atelier over {scheme} with {database}, fal-client over https", rows)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from gallery.ingest import VerifiedFile, make_thumbnail, place
+from gallery.posters import make_video_poster
 from gallery.models import Asset, asset_path, thumbnail_path
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, 
     try:
         if verified.kind == Asset.Kind.IMAGE:
             thumb = make_thumbnail(verified.path)
+        elif verified.kind == Asset.Kind.VIDEO:
+            thumb = make_video_poster(verified.path)  # None when no frame can be decoded
         asset.file.name = place(verified.path, asset_path(asset, f"file.{verified.extension}"))
         stored.append(asset.file.name)
         if thumb is not None:

@@ -50,7 +50,11 @@ class Asset(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"]), models.Index(fields=["-created_at", "-id"])]
+        # The grid pages by (created_at, id), newest first, with or without an owner filter.
+        indexes = [
+            models.Index(fields=["source", "-created_at", "-id"], name="asset_grid"),
+            models.Index(fields=["owner", "source", "-created_at", "-id"], name="asset_grid_owner"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["generation", "position"], name="asset_unique_output_position",
                                     condition=models.Q(source="output")),
@@ -66,3 +70,38 @@ class Asset(models.Model):
     @property
     def is_video(self) -> bool:
         return self.kind == self.Kind.VIDEO
+
+
+class Favourite(models.Model):
+    """One person's favourite. Favourites are personal: the filter shows your own."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "asset"], name="favourite_once")]
+
+
+class Album(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="albums")
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlbumItem(models.Model):
+    album = models.ForeignKey(Album, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="album_items")
+    position = models.PositiveIntegerField(default=0)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "added_at"]
+        constraints = [models.UniqueConstraint(fields=["album", "asset"], name="album_item_once")]

@@ -1,17 +1,23 @@
-"""Gallery pages: what people have generated and kept, and the files themselves."""
+"""Gallery pages: browse, inspect, favourite, gather into albums, download and delete."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from gallery.models import Asset
+from gallery import actions
+from gallery.browse import GalleryFilters, after_cursor, before_cursor, encode_cursor, filtered_assets, page_of
+from gallery.downloads import original_response, zip_response
+from gallery.models import Album, Asset
 
-GRID_SIZE = 60
+MAX_BULK = 500
 
 
 def visible_assets(user):
@@ -25,26 +31,72 @@ def _get_asset_for_user(request: HttpRequest, asset_id: str) -> Asset:
         key = uuid.UUID(str(asset_id))
     except ValueError:
         raise Http404("No such item.") from None
-    asset = visible_assets(request.user).filter(id=key).first()
+    asset = visible_assets(request.user).filter(id=key).select_related("generation", "owner").first()
     if asset is None:
         raise Http404("No such item.")
     return asset
 
 
+# --- Grid -------------------------------------------------------------------------------
 @login_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    assets = visible_assets(request.user).filter(source=Asset.Source.OUTPUT).select_related("generation")[:GRID_SIZE]
-    return render(request, "gallery/index.html", {"assets": assets})
+    filters = GalleryFilters.from_query(request.GET)
+    assets = filtered_assets(request.user, filters, visible_assets(request.user))
+    page = page_of(assets.select_related("generation"), request.GET.get("after", ""))
+    context = {
+        "filters": filters,
+        "page": page,
+        "favourite_ids": actions.favourite_ids(request.user, page.items),
+        "query": filters.query_string(),
+    }
+    if request.htmx and request.GET.get("after"):
+        return render(request, "gallery/index.html#grid_page", context)
+    context.update({
+        "models": actions.models_in_gallery(),
+        "albums": Album.objects.all(),
+        "problems": filters.problems,
+    })
+    return render(request, "gallery/index.html", context)
 
 
+# --- Detail -----------------------------------------------------------------------------
 @login_required
 @require_GET
-def asset_file(request: HttpRequest, asset_id: str) -> FileResponse:
+def detail(request: HttpRequest, asset_id: str) -> HttpResponse:
     asset = _get_asset_for_user(request, asset_id)
-    response = FileResponse(asset.file.open("rb"), content_type=asset.content_type)
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    filters = GalleryFilters.from_query(request.GET)
+    same_view = filtered_assets(request.user, filters, visible_assets(request.user))
+    cursor = encode_cursor(asset)
+    newer = before_cursor(same_view, cursor).first()
+    older = after_cursor(same_view, cursor).first()
+    generation = asset.generation
+    return render(request, "gallery/detail.html", {
+        "asset": asset,
+        "generation": generation,
+        "query": filters.query_string(),
+        "newer": newer,
+        "older": older,
+        "is_favourite": asset.favourites.filter(user=request.user).exists(),
+        "can_delete": actions.may_delete(request.user, asset),
+        "inputs": list(generation.input_assets.all()) if generation else [],
+        "made_from_this": Asset.objects.filter(generation__input_assets=asset, source=Asset.Source.OUTPUT)
+                                       .distinct().order_by("-created_at")[:24],
+        "siblings": generation.assets.exclude(id=asset.id).filter(source=Asset.Source.OUTPUT) if generation else [],
+        "parameters": json.dumps(generation.arguments, indent=2, ensure_ascii=False) if generation else "",
+        "input_models": actions.models_taking_images() if asset.is_image else [],
+        "albums": Album.objects.all(),
+        "album_ids": set(asset.album_items.values_list("album_id", flat=True)),
+    })
+
+
+# --- Files ------------------------------------------------------------------------------
+@login_required
+@require_GET
+def asset_file(request: HttpRequest, asset_id: str) -> HttpResponse:
+    """The original, inline (for <img>/<video>), or as a download with ?download=1."""
+    asset = _get_asset_for_user(request, asset_id)
+    return original_response(asset, as_download=request.GET.get("download") == "1")
 
 
 @login_required
@@ -70,3 +122,81 @@ def signed_asset_file(request: HttpRequest, token: str) -> FileResponse:
     if asset is None:
         raise Http404("No such item.")
     return FileResponse(asset.file.open("rb"), content_type=asset.content_type)
+
+
+# --- Actions on one item ----------------------------------------------------------------
+@login_required
+@require_POST
+def toggle_favourite(request: HttpRequest, asset_id: str) -> HttpResponse:
+    asset = _get_asset_for_user(request, asset_id)
+    is_favourite = actions.toggle_favourite(request.user, asset)
+    if request.htmx:
+        return render(request, "gallery/_favourite_button.html", {"asset": asset, "is_favourite": is_favourite})
+    return redirect("gallery:detail", asset.id)
+
+
+@login_required
+@require_POST
+def add_to_album(request: HttpRequest, asset_id: str) -> HttpResponse:
+    asset = _get_asset_for_user(request, asset_id)
+    album = actions.album_from_form(request)
+    if album is None:
+        messages.error(request, "Choose an album, or type a name for a new one.")
+    else:
+        actions.add_to_album(album, [asset])
+        messages.success(request, f"Added to “{album.name}”.")
+    return redirect("gallery:detail", asset.id)
+
+
+@login_required
+@require_POST
+def delete_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
+    asset = _get_asset_for_user(request, asset_id)
+    if not actions.may_delete(request.user, asset):
+        raise Http404("No such item.")
+    actions.delete_assets([asset])
+    messages.success(request, "Deleted. The file is gone for good.")
+    return redirect(f"{reverse('gallery:index')}?{request.POST.get('query', '')}")
+
+
+# --- Bulk -------------------------------------------------------------------------------
+@login_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """One form, several buttons: favourite, add to album, delete, or download as a ZIP."""
+    ids = []
+    for value in request.POST.getlist("ids")[:MAX_BULK]:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    chosen = list(visible_assets(request.user).filter(id__in=ids).select_related("generation", "owner")
+                  .order_by("-created_at", "-id"))
+    back = f"{reverse('gallery:index')}?{request.POST.get('query', '')}"
+    if not chosen:
+        messages.error(request, "Select at least one item first.")
+        return redirect(back)
+    action = request.POST.get("action")
+    if action == "zip":
+        return zip_response(chosen)
+    if action == "favourite":
+        added = actions.add_favourites(request.user, chosen)
+        messages.success(request, f"{added} item{'s' if added != 1 else ''} added to your favourites.")
+    elif action == "album":
+        album = actions.album_from_form(request)
+        if album is None:
+            messages.error(request, "Choose an album, or type a name for a new one.")
+        else:
+            actions.add_to_album(album, chosen)
+            messages.success(request, f"Added {len(chosen)} item{'s' if len(chosen) != 1 else ''} to “{album.name}”.")
+    elif action == "delete":
+        allowed = [asset for asset in chosen if actions.may_delete(request.user, asset)]
+        actions.delete_assets(allowed)
+        skipped = len(chosen) - len(allowed)
+        text = f"Deleted {len(allowed)} item{'s' if len(allowed) != 1 else ''}."
+        if skipped:
+            text += f" {skipped} belong to someone else and were kept."
+        messages.success(request, text)
+    else:
+        messages.error(request, "Choose what to do with the selected items.")
+    return redirect(back)

@@ -112,6 +112,10 @@ def _form_from_query(request: HttpRequest, spec) -> GenerationForm:
             if generation.field_errors:
                 form.apply_upstream_errors(generation.field_errors)
             return form
+    input_id = request.GET.get("input")
+    if input_id and spec.image_fields:
+        # "Use as input" from the gallery: the picture is chosen in the first picture field.
+        return GenerationForm(spec, request.user, initial={f"{spec.image_fields[0].name}_gallery": [input_id]})
     return GenerationForm(spec, request.user)
 
 

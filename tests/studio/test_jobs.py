@@ -55,7 +55,7 @@ def test_video_model_keeps_a_playable_mp4(fal_service, member):
     assert video.kind == Asset.Kind.VIDEO and video.content_type == "video/mp4"
     with video.file.open("rb") as handle:
         assert handle.read(12)[4:8] == b"ftyp"
-    assert not video.thumbnail
+    assert video.thumbnail  # a poster from the first frames
 
 
 def test_cancel_while_queued(fal_service, member):

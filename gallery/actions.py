@@ -1,0 +1,94 @@
+"""What people do to gallery items: favourite, gather into albums, delete."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from gallery.models import Album, AlbumItem, Asset, Favourite
+
+logger = logging.getLogger(__name__)
+
+
+def favourite_ids(user, assets: list[Asset]) -> set:
+    if not assets:
+        return set()
+    return set(Favourite.objects.filter(user=user, asset__in=assets).values_list("asset_id", flat=True))
+
+
+def toggle_favourite(user, asset: Asset) -> bool:
+    """Flip the favourite; returns whether it is one now."""
+    deleted, _ = Favourite.objects.filter(user=user, asset=asset).delete()
+    if deleted:
+        return False
+    try:
+        with transaction.atomic():
+            Favourite.objects.create(user=user, asset=asset)
+    except IntegrityError:  # a double click: it is a favourite either way
+        pass
+    return True
+
+
+def add_favourites(user, assets: list[Asset]) -> int:
+    existing = favourite_ids(user, assets)
+    new = [Favourite(user=user, asset=asset) for asset in assets if asset.id not in existing]
+    Favourite.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def album_from_form(request: HttpRequest) -> Album | None:
+    """The album chosen in a form (`album`), or a new one named in `new_album`."""
+    name = request.POST.get("new_album", "").strip()[:120]
+    if name:
+        album, _ = Album.objects.get_or_create(owner=request.user, name=name)
+        return album
+    try:
+        album_id = uuid.UUID(request.POST.get("album", ""))
+    except ValueError:
+        return None
+    return Album.objects.filter(id=album_id).first()
+
+
+def add_to_album(album: Album, assets: list[Asset]) -> None:
+    start = (album.items.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    AlbumItem.objects.bulk_create(
+        [AlbumItem(album=album, asset=asset, position=start + offset) for offset, asset in enumerate(assets)],
+        ignore_conflicts=True)
+
+
+def may_delete(user, asset: Asset) -> bool:
+    return asset.owner_id == user.id or user.is_superuser
+
+
+def delete_assets(assets: list[Asset]) -> None:
+    """Remove the rows, then (once that is committed) their files."""
+    names = [name for asset in assets for name in (asset.file.name, asset.thumbnail.name) if name]
+    with transaction.atomic():
+        Asset.objects.filter(id__in=[asset.id for asset in assets]).delete()
+        transaction.on_commit(lambda: _remove_files(names))
+
+
+def _remove_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError as error:
+            logger.warning("Could not remove %s: %s", name, error)
+
+
+def models_in_gallery() -> list[tuple[str, str]]:
+    """(id, title) of every catalogue model, hidden ones too: their items stay in the gallery."""
+    from studio.catalogue import all_models
+
+    return [(spec.id, spec.title) for spec in all_models(include_hidden=True)]
+
+
+def models_taking_images():
+    """Visible models that take an input picture, for "Use as input"."""
+    from studio.catalogue import all_models
+
+    return [spec for spec in all_models() if spec.image_fields]
