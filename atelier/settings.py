@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    "accounts",
     "studio",
     "gallery",
 ]

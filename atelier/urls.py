@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     # Django 5 only accepts POST here: the layout's "Log out" button is a small form.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("team/", include("accounts.urls")),
     path("gallery/", include("gallery.urls")),
     path("", include("studio.urls")),
 ]
