@@ -163,6 +163,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
+# How permitted files are sent: by Django, or handed to nginx / Apache after the check.
+FILE_SERVING = env_choice("FILE_SERVING", "django", ["django", "x-accel-redirect", "x-sendfile"])
+MEDIA_INTERNAL_URL = env_str("MEDIA_INTERNAL_URL", "/protected-media/")
 ATELIER_MAX_DOWNLOAD_BYTES = env_int("ATELIER_MAX_DOWNLOAD_MB", 2048, minimum=1) * 1_000_000
 ATELIER_MAX_UPLOAD_BYTES = env_int("ATELIER_MAX_UPLOAD_MB", 20, minimum=1) * 1_000_000
 

@@ -4,13 +4,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import views as account_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    # Django's login view with a rate limit per account and per address (accounts.throttle).
+    path("login/", account_views.log_in, name="login"),
     # Django 5 only accepts POST here: the layout's "Log out" button is a small form.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("team/", include("accounts.urls")),

@@ -37,40 +37,42 @@ from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 
 class CpuSampler(threading.Thread):
-    """Samples (wall time, tracker CPU seconds, machine busy CPU seconds) every `every` seconds."""
+    """Every `every` seconds: (wall time, tracker CPU s, machine busy CPU s, status polls so far)."""
 
-    def __init__(self, pid: int, every: float = 0.5) -> None:
+    def __init__(self, pid: int, polls, every: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
+        self.polls = polls
         self.every = every
-        self.samples: list[tuple[float, float, float]] = []
+        self.samples: list[tuple[float, float, float, int]] = []
         self.stop = threading.Event()
 
-    def sample(self) -> tuple[float, float, float]:
+    def sample(self) -> float:
         times = self.process.cpu_times()
         machine = psutil.cpu_times()
         busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
-        point = (time.time(), times.user + times.system, busy)
-        self.samples.append(point)
-        return point
+        now = time.time()
+        self.samples.append((now, times.user + times.system, busy, self.polls()))
+        return now
 
     def run(self) -> None:
         while not self.stop.wait(self.every):
             self.sample()
 
-    def cores(self, start: float, end: float) -> tuple[float, float]:
-        """Average (tracker cores, machine busy cores) between two wall times."""
+    def window(self, start: float, end: float) -> dict[str, float]:
+        """Between two wall times: tracker cores, machine busy cores, status polls/s, tracker CPU ms per poll."""
         inside = [s for s in self.samples if start <= s[0] <= end]
         if len(inside) < 2:
-            return float("nan"), float("nan")
-        (t0, c0, m0), (t1, c1, m1) = inside[0], inside[-1]
-        return (c1 - c0) / (t1 - t0), (m1 - m0) / (t1 - t0)
+            return {"cores": float("nan"), "machine": float("nan"), "polls_per_s": float("nan"), "ms_per_poll": float("nan")}
+        (t0, c0, m0, p0), (t1, c1, m1, p1) = inside[0], inside[-1]
+        return {"cores": (c1 - c0) / (t1 - t0), "machine": (m1 - m0) / (t1 - t0), "polls_per_s": (p1 - p0) / (t1 - t0),
+                "ms_per_poll": 1000 * (c1 - c0) / max(1, p1 - p0)}
 
     def peak(self, window: float = 5.0) -> float:
         """Highest tracker cores over any `window`-second stretch."""
         best = 0.0
-        for i, (t0, c0, _) in enumerate(self.samples):
-            for t1, c1, _ in self.samples[i + 1:]:
+        for i, (t0, c0, _, _) in enumerate(self.samples):
+            for t1, c1, _, _ in self.samples[i + 1:]:
                 if t1 - t0 >= window:
                     best = max(best, (c1 - c0) / (t1 - t0))
                     break
@@ -98,19 +100,27 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
         env = setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
         from django.db import connections
 
+        from studio.models import Generation
+
         ids = create_generations(args.jobs, prompt_token=f"[sim: queue=0, run={args.run:g}]",
                                  image_size=args.image_size)
         connections.close_all()
         log_path = os.path.join(workdir, "tracker.log")
         tracker = start_tracker(env, log_path, args.tracker_threads)
-        sampler = CpuSampler(tracker.pid)
+        request_ids: list[str] = []  # filled once all are submitted; polls count from then on
+
+        def polls() -> int:  # status requests the simulator has answered for these jobs so far
+            return sum(job.status_polls for job in map(sim.jobs.get, request_ids) if job is not None)
+
+        sampler = CpuSampler(tracker.pid, polls)
         try:
             sessions_before = _pg_sessions(database_url)
             bench_cpu = process_cpu()
-            started = sampler.sample()[0]
+            started = sampler.sample()
             sampler.start()
             submit_all(ids, args.submit_threads)
-            submitted = sampler.sample()[0]
+            request_ids.extend(Generation.objects.values_list("request_id", flat=True))
+            submitted = sampler.sample()
             ended = wait_until_final(args.jobs, timeout=args.run + 600, poll=0.5)
             sampler.sample()
             bench_cpu = process_cpu() - bench_cpu
@@ -139,8 +149,8 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
             if row["state"] == "done":
                 save.append(row["finished_at"].timestamp() - upstream)
         first_upstream_done = min(upstream_done)
-        polling = sampler.cores(submitted, first_upstream_done)
-        overall = sampler.cores(started, ended)
+        polling = sampler.window(submitted, first_upstream_done)
+        overall = sampler.window(started, ended)
         errors = [line for line in Path(log_path).read_text().splitlines() if "ERROR" in line or "Traceback" in line]
         connections.close_all()
     return {
@@ -181,15 +191,17 @@ def main() -> None:
         f = run(args, workdir, database_url)
 
     polling, overall = f["polling_cores"], f["overall_cores"]
+    cpus = psutil.cpu_count()
     rows = [
         ("jobs done", f"{f['done']} of {args.jobs}" + (f"  ({f['not_done']} NOT done)" if f["not_done"] else "")),
         ("submitting all (bench process)", f"{f['submit_wall']:.1f} s  ({args.submit_threads} threads)"),
         ("first submit -> all final", f"{f['run_wall']:.1f} s"),
         ("detection delay (upstream done -> completed_at)", dist_ms(f["detect"])),
         ("upstream done -> assets saved", dist_ms(f["save"])),
-        ("tracker CPU while only polling", f"{polling[0]:.2f} cores  (machine busy {polling[1]:.2f} of "
-                                           f"{psutil.cpu_count()})"),
-        ("tracker CPU over the whole run", f"{overall[0]:.2f} cores  (machine busy {overall[1]:.2f}); "
+        ("tracker CPU while only polling", f"{polling['cores']:.2f} cores  (machine busy {polling['machine']:.2f} "
+                                           f"of {cpus}); {polling['polls_per_s']:.0f} polls/s, "
+                                           f"{polling['ms_per_poll']:.1f} ms CPU per poll"),
+        ("tracker CPU over the whole run", f"{overall['cores']:.2f} cores  (machine busy {overall['machine']:.2f}); "
                                            f"peak 5 s: {f['peak_cores']:.2f}"),
         ("bench process CPU (simulator + submits)", f"{f['bench_cores']:.2f} cores"),
         ("status requests answered", f"{f['status_requests']}  ({f['polls_per_job']:.1f} per job)"),

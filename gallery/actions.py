@@ -9,7 +9,10 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
+from accounts.roles import can_generate
 from gallery.models import Album, AlbumItem, Asset, Favourite
+from gallery.permissions import albums_open_to, may_edit_album  # noqa: F401  (re-exported for views)
+from studio.models import Generation
 
 logger = logging.getLogger(__name__)
 
@@ -40,17 +43,23 @@ def add_favourites(user, assets: list[Asset]) -> int:
     return len(new)
 
 
-def album_from_form(request: HttpRequest) -> Album | None:
-    """The album chosen in a form (`album`), or a new one named in `new_album`."""
+def album_from_form(request: HttpRequest) -> Album | None | bool:
+    """The album chosen in a form (`album`), or a new one named in `new_album`.
+
+    None when the form names none; False when it names one this person may not add to.
+    """
     name = request.POST.get("new_album", "").strip()[:120]
     if name:
+        if not can_generate(request.user):
+            return False
         album, _ = Album.objects.get_or_create(owner=request.user, name=name)
         return album
     try:
         album_id = uuid.UUID(request.POST.get("album", ""))
     except ValueError:
         return None
-    return Album.objects.filter(id=album_id).first()
+    album = albums_open_to(request.user).filter(id=album_id).first()
+    return album if album is not None else False
 
 
 def add_to_album(album: Album, assets: list[Asset]) -> None:
@@ -60,8 +69,14 @@ def add_to_album(album: Album, assets: list[Asset]) -> None:
         ignore_conflicts=True)
 
 
-def may_delete(user, asset: Asset) -> bool:
-    return asset.owner_id == user.id or user.is_superuser
+def set_visibility(asset: Asset, visibility: str) -> None:
+    """A job's outputs share one visibility: change the generation and all of them."""
+    with transaction.atomic():
+        if asset.generation_id:
+            Generation.objects.filter(id=asset.generation_id).update(visibility=visibility)
+            Asset.objects.filter(generation_id=asset.generation_id).update(visibility=visibility)
+        else:
+            Asset.objects.filter(id=asset.id).update(visibility=visibility)
 
 
 def delete_assets(assets: list[Asset]) -> None:

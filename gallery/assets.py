@@ -10,16 +10,22 @@ from django.db import IntegrityError, transaction
 
 from gallery.ingest import VerifiedFile, make_thumbnail, place
 from gallery.posters import make_video_poster
-from gallery.models import Asset, asset_path, thumbnail_path
+from gallery.models import Asset, Visibility, asset_path, thumbnail_path
 
 logger = logging.getLogger(__name__)
 
 
 def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, position: int = 0,
-                nsfw: bool = False, original_name: str = "") -> Asset:
-    """Move the file into storage and record it. Consumes `verified.path`."""
+                nsfw: bool = False, original_name: str = "", visibility: str | None = None) -> Asset:
+    """Move the file into storage and record it. Consumes `verified.path`.
+
+    Outputs see who their generation does; other files default to the team.
+    """
+    if visibility is None:
+        visibility = generation.visibility if generation is not None else Visibility.TEAM
     asset = Asset(
         owner=owner, generation=generation, position=position, kind=verified.kind, source=source,
+        visibility=visibility,
         content_type=verified.content_type, bytes=verified.bytes, width=verified.width,
         height=verified.height, checksum=verified.checksum, nsfw=nsfw, original_name=original_name[:255],
     )

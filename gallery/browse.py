@@ -122,7 +122,9 @@ def after_cursor(assets: QuerySet, cursor: str) -> QuerySet:
     if position is None:
         return assets
     moment, asset_id = position
-    return assets.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=asset_id))
+    # created_at <= moment on its own lets the index start at the cursor; with only the OR,
+    # PostgreSQL and SQLite walk (and discard) every newer entry first.
+    return assets.filter(Q(created_at__lte=moment), Q(created_at__lt=moment) | Q(id__lt=asset_id))
 
 
 def before_cursor(assets: QuerySet, cursor: str) -> QuerySet:
@@ -131,7 +133,7 @@ def before_cursor(assets: QuerySet, cursor: str) -> QuerySet:
     if position is None:
         return assets.none()
     moment, asset_id = position
-    return (assets.filter(Q(created_at__gt=moment) | Q(created_at=moment, id__gt=asset_id))
+    return (assets.filter(Q(created_at__gte=moment), Q(created_at__gt=moment) | Q(id__gt=asset_id))
             .order_by("created_at", "id"))
 
 

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from gallery.embed import Story, embedded_stream
 from gallery.models import Asset
+from gallery.serving import file_response
 from gallery.zipstream import ZipEntry, safe_filename, unique_names, zip_stream
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
@@ -32,15 +33,22 @@ def download_name(asset: Asset) -> str:
     return safe_filename(prompt or "atelier", extension)
 
 
-def original_response(asset: Asset, *, as_download: bool) -> HttpResponse:
+def original_response(asset: Asset, *, as_download: bool, with_story: bool = True) -> HttpResponse:
+    """The original inline, or as a download named after its prompt with its story embedded.
+
+    Without the story (a share link that hides prompts) the file goes out as stored, under a
+    neutral name.
+    """
     if not as_download:
-        response = FileResponse(asset.file.open("rb"), content_type=asset.content_type)
-        response["Cache-Control"] = "private, max-age=86400"
-        return response
+        return file_response(asset.file, asset.content_type)
+    if not with_story:
+        extension = EXTENSIONS.get(asset.content_type, "bin")
+        return file_response(asset.file, asset.content_type, download_name=f"atelier-{str(asset.id)[:8]}.{extension}")
     chunks, length = embedded_stream(_local_path(asset), asset.content_type, story_of(asset))
     response = StreamingHttpResponse(chunks, content_type=asset.content_type)
     response["Content-Length"] = str(length)
     response["Content-Disposition"] = _attachment(download_name(asset))
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -9,6 +9,11 @@ from django.db import models
 from django.utils import timezone
 
 
+class Visibility(models.TextChoices):
+    TEAM = "team", "The team"
+    PRIVATE = "private", "Only me"
+
+
 def asset_path(asset: Asset, filename: str) -> str:
     """Paths come from ids, never from prompts or upstream file names."""
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
@@ -45,6 +50,8 @@ class Asset(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     checksum = models.CharField(max_length=64, help_text="SHA-256 of the file, hex.")
     nsfw = models.BooleanField(default=False)
+    # A copy of the generation's visibility, so the grid filters without a join.
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.TEAM)
     original_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -87,6 +94,10 @@ class Album(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="albums")
     name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=2000)
+    cover = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.TEAM)
+    members_may_add = models.BooleanField(default=False, help_text="Colleagues may add their work to this team album.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -105,3 +116,29 @@ class AlbumItem(models.Model):
     class Meta:
         ordering = ["position", "added_at"]
         constraints = [models.UniqueConstraint(fields=["album", "asset"], name="album_item_once")]
+
+
+class ShareLink(models.Model):
+    """A link for people without an account: one item or one album, revocable, maybe expiring."""
+
+    token = models.CharField(max_length=64, unique=True)  # 256 random bits, URL-safe
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="share_links")
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links")
+    album = models.ForeignKey(Album, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    allow_download = models.BooleanField(default=False)
+    show_prompts = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    view_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(asset__isnull=False) ^ models.Q(album__isnull=False),
+                                   name="share_link_one_target"),
+        ]
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

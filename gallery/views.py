@@ -12,17 +12,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from gallery import actions
+from gallery import actions, sharing
 from gallery.browse import GalleryFilters, after_cursor, before_cursor, encode_cursor, filtered_assets, page_of
 from gallery.downloads import original_response, zip_response
-from gallery.models import Album, Asset
+from gallery.forms import ShareLinkForm
+from gallery.models import Asset, Visibility
+from gallery.permissions import albums_open_to, may_change, visible_albums, visible_assets
+from gallery.serving import file_response
 
 MAX_BULK = 500
-
-
-def visible_assets(user):
-    """What a person may see: the whole team shares its work (sharing rules come later)."""
-    return Asset.objects.all()
 
 
 def _get_asset_for_user(request: HttpRequest, asset_id: str) -> Asset:
@@ -54,7 +52,8 @@ def index(request: HttpRequest) -> HttpResponse:
         return render(request, "gallery/index.html#grid_page", context)
     context.update({
         "models": actions.models_in_gallery(),
-        "albums": Album.objects.all(),
+        "albums": visible_albums(request.user),
+        "open_albums": albums_open_to(request.user),
         "problems": filters.problems,
     })
     return render(request, "gallery/index.html", context)
@@ -78,15 +77,17 @@ def detail(request: HttpRequest, asset_id: str) -> HttpResponse:
         "newer": newer,
         "older": older,
         "is_favourite": asset.favourites.filter(user=request.user).exists(),
-        "can_delete": actions.may_delete(request.user, asset),
+        "can_change": may_change(request.user, asset),
         "inputs": list(generation.input_assets.all()) if generation else [],
         "made_from_this": Asset.objects.filter(generation__input_assets=asset, source=Asset.Source.OUTPUT)
                                        .distinct().order_by("-created_at")[:24],
         "siblings": generation.assets.exclude(id=asset.id).filter(source=Asset.Source.OUTPUT) if generation else [],
         "parameters": json.dumps(generation.arguments, indent=2, ensure_ascii=False) if generation else "",
         "input_models": actions.models_taking_images() if asset.is_image else [],
-        "albums": Album.objects.all(),
+        "albums": albums_open_to(request.user),
         "album_ids": set(asset.album_items.values_list("album_id", flat=True)),
+        "share_links": sharing.links_for(asset) if may_change(request.user, asset) else [],
+        "share_form": ShareLinkForm(),
     })
 
 
@@ -105,9 +106,7 @@ def asset_thumbnail(request: HttpRequest, asset_id: str) -> FileResponse:
     asset = _get_asset_for_user(request, asset_id)
     if not asset.thumbnail:
         raise Http404("This item has no thumbnail.")
-    response = FileResponse(asset.thumbnail.open("rb"), content_type="image/webp")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return file_response(asset.thumbnail, "image/webp")
 
 
 @require_GET
@@ -121,7 +120,7 @@ def signed_asset_file(request: HttpRequest, token: str) -> FileResponse:
     asset = Asset.objects.filter(id=asset_id).first()
     if asset is None:
         raise Http404("No such item.")
-    return FileResponse(asset.file.open("rb"), content_type=asset.content_type)
+    return file_response(asset.file, asset.content_type)
 
 
 # --- Actions on one item ----------------------------------------------------------------
@@ -140,6 +139,8 @@ def toggle_favourite(request: HttpRequest, asset_id: str) -> HttpResponse:
 def add_to_album(request: HttpRequest, asset_id: str) -> HttpResponse:
     asset = _get_asset_for_user(request, asset_id)
     album = actions.album_from_form(request)
+    if album is False:
+        raise Http404("No such album.")
     if album is None:
         messages.error(request, "Choose an album, or type a name for a new one.")
     else:
@@ -152,7 +153,7 @@ def add_to_album(request: HttpRequest, asset_id: str) -> HttpResponse:
 @require_POST
 def delete_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
     asset = _get_asset_for_user(request, asset_id)
-    if not actions.may_delete(request.user, asset):
+    if not may_change(request.user, asset):
         raise Http404("No such item.")
     actions.delete_assets([asset])
     messages.success(request, "Deleted. The file is gone for good.")
@@ -184,13 +185,15 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{added} item{'s' if added != 1 else ''} added to your favourites.")
     elif action == "album":
         album = actions.album_from_form(request)
+        if album is False:
+            raise Http404("No such album.")
         if album is None:
             messages.error(request, "Choose an album, or type a name for a new one.")
         else:
             actions.add_to_album(album, chosen)
             messages.success(request, f"Added {len(chosen)} item{'s' if len(chosen) != 1 else ''} to “{album.name}”.")
     elif action == "delete":
-        allowed = [asset for asset in chosen if actions.may_delete(request.user, asset)]
+        allowed = [asset for asset in chosen if may_change(request.user, asset)]
         actions.delete_assets(allowed)
         skipped = len(chosen) - len(allowed)
         text = f"Deleted {len(allowed)} item{'s' if len(allowed) != 1 else ''}."
@@ -200,3 +203,52 @@ def bulk(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "Choose what to do with the selected items.")
     return redirect(back)
+
+
+@login_required
+@require_POST
+def change_visibility(request: HttpRequest, asset_id: str) -> HttpResponse:
+    """Team or private, for the item's whole job (all its outputs move together)."""
+    asset = _get_asset_for_user(request, asset_id)
+    if not may_change(request.user, asset):
+        raise Http404("No such item.")
+    visibility = request.POST.get("visibility")
+    if visibility not in Visibility.values:
+        messages.error(request, "Choose who may see this: the team, or only you.")
+    else:
+        actions.set_visibility(asset, visibility)
+        messages.success(request, "Only you (and administrators) can see this now." if visibility == Visibility.PRIVATE
+                         else "The whole team can see this now.")
+    return redirect("gallery:detail", asset.id)
+
+
+@login_required
+@require_POST
+def share_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
+    asset = _get_asset_for_user(request, asset_id)
+    if not may_change(request.user, asset):
+        raise Http404("No such item.")
+    form = ShareLinkForm(request.POST)
+    if form.is_valid():
+        link = form.create(request.user, asset=asset)
+        messages.success(request, "Share link created. Anyone with it can open this item: "
+                         + request.build_absolute_uri(reverse("gallery:shared", args=[link.token])))
+    else:
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    return redirect("gallery:detail", asset.id)
+
+
+@login_required
+@require_POST
+def revoke_share(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = sharing.ShareLink.objects.filter(pk=link_id).select_related("asset", "album").first()
+    target_ok = link is not None and (
+        (link.asset is not None and may_change(request.user, link.asset))
+        or (link.album is not None and actions.may_edit_album(request.user, link.album)))
+    if not target_ok:
+        raise Http404("No such link.")
+    sharing.revoke(link)
+    messages.success(request, "The link no longer works.")
+    if link.asset_id:
+        return redirect("gallery:detail", link.asset_id)
+    return redirect("gallery:album", link.album_id)

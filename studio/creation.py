@@ -6,6 +6,8 @@ import secrets
 
 from django.db import IntegrityError, transaction
 
+from accounts.roles import default_visibility
+
 from gallery.assets import store_asset
 from gallery.ingest import receive, verify
 from gallery.models import Asset
@@ -33,7 +35,8 @@ def create_generation(user, spec: ModelSpec, form: GenerationForm) -> tuple[Gene
         with transaction.atomic():
             generation = Generation.objects.create(
                 user=user, model_id=spec.id, model_title=spec.title, kind=spec.kind,
-                arguments=arguments, prompt=form.prompt(), client_token=token)
+                arguments=arguments, prompt=form.prompt(), client_token=token,
+                visibility=default_visibility(user))
             generation.input_assets.set(used)
     except IntegrityError:  # the same form, sent twice at the same moment
         return Generation.objects.get(user=user, client_token=token), False
@@ -46,7 +49,8 @@ def copy_generation(original: Generation, user) -> Generation:
     with transaction.atomic():
         generation = Generation.objects.create(
             user=user, model_id=original.model_id, model_title=original.model_title, kind=original.kind,
-            arguments=original.arguments, prompt=original.prompt, client_token=secrets.token_urlsafe(16))
+            arguments=original.arguments, prompt=original.prompt, client_token=secrets.token_urlsafe(16),
+            visibility=original.visibility)
         generation.input_assets.set(original.input_assets.all())
     _enqueue_submission(generation)
     return generation
@@ -62,4 +66,4 @@ def _store_upload(user, upload) -> Asset:
     upload.seek(0)
     path, size, checksum = receive(upload.chunks())
     return store_asset(verify(path, size, checksum), owner=user, source=Asset.Source.UPLOAD,
-                       original_name=upload.name or "")
+                       original_name=upload.name or "", visibility=default_visibility(user))

@@ -55,8 +55,10 @@ class InputImage:
 
 
 def visible_image_assets(user) -> Any:
-    """Gallery pictures this person may use as input. The whole team sees each other's work."""
-    return Asset.objects.filter(kind=Asset.Kind.IMAGE)
+    """Gallery pictures this person may use as input: the ones they may see."""
+    from gallery.permissions import visible_assets
+
+    return visible_assets(user).filter(kind=Asset.Kind.IMAGE)
 
 
 # --- Upload checks -----------------------------------------------------------------------

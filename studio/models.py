@@ -37,6 +37,8 @@ class Generation(models.Model):
     # One form submission makes one job, however often it is sent.
     client_token = models.CharField(max_length=64)
 
+    # "team" or "private" (gallery.models.Visibility); outputs copy it.
+    visibility = models.CharField(max_length=10, default="team")
     state = models.CharField(max_length=20, choices=State.choices, default=State.SUBMITTING)
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
     queue_position = models.IntegerField(null=True, blank=True)

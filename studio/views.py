@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from django_htmx.http import HttpResponseStopPolling
 
+from accounts.roles import can_generate
 from studio import catalogue, jobs
 from studio.creation import copy_generation, create_generation
 from studio.forms import AdministratorSetupForm
@@ -39,6 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "groups": groups,
         "recent_models": recent,
         "jobs": _recent_jobs(request.user),
+        "can_generate": can_generate(request.user),
     })
 
 
@@ -61,7 +63,7 @@ def _recent_jobs(user) -> list[Generation]:
 def generate(request: HttpRequest, model_id: str) -> HttpResponse:
     """The form for one model; a valid POST queues a job and shows its card."""
     spec = catalogue.get_model(model_id)
-    if spec is None:
+    if spec is None or not can_generate(request.user):
         raise Http404("No such model.")
     if request.method == "POST":
         form = GenerationForm(spec, request.user, data=request.POST, files=request.FILES)
@@ -155,6 +157,8 @@ def cancel_job(request: HttpRequest, generation_id: str) -> HttpResponse:
 @require_POST
 def retry_job(request: HttpRequest, generation_id: str) -> HttpResponse:
     original = _get_generation_for_user(request, generation_id)
+    if not can_generate(request.user):
+        raise Http404("No such job.")
     generation = copy_generation(original, request.user)
     return _card_or_redirect(request, generation)
 

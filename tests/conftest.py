@@ -27,3 +27,13 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"Skipped under CI=true, which must run every test: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Login throttles live in the cache: no test inherits another's counters."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -52,3 +52,19 @@ def member_client(member) -> Client:
 @pytest.fixture
 def outsider_client(outsider) -> Client:
     return _client_for(outsider)
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    """Sees what the team shares, cannot generate (accounts.roles)."""
+    from accounts.models import Profile
+
+    user = django_user_model.objects.create_user("vera", "vera@example.com", PASSWORD)
+    user.profile.role = Profile.Role.VIEWER
+    user.profile.save(update_fields=["role"])
+    return user
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    return _client_for(viewer)

@@ -1,0 +1,32 @@
+"""Who someone is in Atelier: their role, and who sees their new work by default."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Profile(models.Model):
+    """One per user, created with the user (accounts.signals) or on first use (accounts.roles)."""
+
+    class Role(models.TextChoices):
+        ADMINISTRATOR = "administrator", "Administrator"
+        MEMBER = "member", "Member"
+        VIEWER = "viewer", "Viewer"
+
+    class Visibility(models.TextChoices):
+        # The same values as gallery.models.Visibility: new work copies this one.
+        TEAM = "team", "The team"
+        PRIVATE = "private", "Only me"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    default_visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.TEAM)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"

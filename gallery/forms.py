@@ -1,0 +1,46 @@
+"""Small forms of the gallery: share links and albums."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from gallery.models import Album, ShareLink, Visibility
+from gallery.sharing import new_token
+
+EXPIRY_CHOICES = [("", "Never"), ("1", "In 1 day"), ("7", "In 7 days"), ("30", "In 30 days")]
+
+
+class ShareLinkForm(forms.Form):
+    expires_in = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Link stops working")
+    allow_download = forms.BooleanField(required=False, label="Allow downloading the originals")
+    show_prompts = forms.BooleanField(required=False, label="Show the prompts")
+
+    def create(self, user, *, asset=None, album=None) -> ShareLink:
+        days = self.cleaned_data.get("expires_in")
+        return ShareLink.objects.create(
+            token=new_token(), created_by=user, asset=asset, album=album,
+            expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+            allow_download=self.cleaned_data["allow_download"], show_prompts=self.cleaned_data["show_prompts"])
+
+
+class AlbumForm(forms.ModelForm):
+    class Meta:
+        model = Album
+        fields = ["name", "description", "visibility", "members_may_add"]
+        labels = {"visibility": "Who can see it", "members_may_add": "Colleagues may add their work"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the album a name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("visibility") == Visibility.PRIVATE:
+            cleaned["members_may_add"] = False
+        return cleaned
