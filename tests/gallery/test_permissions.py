@@ -137,3 +137,16 @@ def test_album_link_shows_the_album_items_its_creator_may_see(world):
 
 def test_unknown_share_token_is_404(member):
     assert Client().get(reverse("gallery:shared", args=["x" * 43])).status_code == GONE
+
+
+@pytest.mark.parametrize(("mode", "header"), [("x-accel-redirect", "X-Accel-Redirect"), ("x-sendfile", "X-Sendfile")])
+def test_file_transfer_can_be_handed_to_the_front_server(world, member, settings, mode, header):
+    settings.FILE_SERVING = mode
+    item = world["team_item"]
+    response = client_for(member).get(reverse("gallery:asset_file", args=[item.id]))
+    assert response.status_code == 200 and response.content == b""
+    expected = settings.MEDIA_INTERNAL_URL + item.file.name if mode == "x-accel-redirect" else item.file.path
+    assert response[header] == expected
+    # Still checked first: someone who may not see it gets nothing to hand over.
+    private = world["private_item"]
+    assert client_for(None).get(reverse("gallery:asset_file", args=[private.id])).status_code == 302
