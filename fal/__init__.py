@@ -26,6 +26,7 @@ from fal.errors import (
     RateLimitError,
     RequestError,
     SubmitOutcomeUnknown,
+    UnsafeURLError,
     UpstreamError,
     ValidationError,
 )
@@ -35,6 +36,6 @@ __all__ = [
     "AppId", "AuthenticationError", "Completed", "FalClient", "FalError", "FieldError", "FileDownload",
     "InProgress", "InvalidModelId", "LogLine", "MediaFile", "NetworkError", "NotFoundError",
     "PaymentRequiredError", "ProtocolError", "Queued", "RateLimitError", "RequestError", "RequestHandle",
-    "RetryPolicy", "Status", "SubmitOutcomeUnknown", "UpstreamError", "ValidationError", "extract_media",
+    "RetryPolicy", "Status", "SubmitOutcomeUnknown", "UnsafeURLError", "UpstreamError", "ValidationError", "extract_media",
     "parse_model_id",
 ]

@@ -18,14 +18,16 @@ import base64
 import binascii
 import contextlib
 import email.utils
+import ipaddress
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import httpx
 
@@ -36,6 +38,7 @@ logger = logging.getLogger("fal")
 
 OFFICIAL_QUEUE_URL = "https://queue.fal.run"
 AUTH_SCHEMES = {"key": "Key", "bearer": "Bearer"}
+MAX_REDIRECTS = 5
 
 
 # --- Status values ------------------------------------------------------------------------
@@ -130,6 +133,8 @@ class FalClient:
         retry: RetryPolicy | None = None,
         max_retry_after: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        trusted_file_hosts: frozenset[str] = frozenset(),
+        resolve: Callable[[str], set[str]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -144,6 +149,9 @@ class FalClient:
         # instead of holding a worker thread.
         self.max_retry_after = max_retry_after
         self._key = key
+        # Hosts allowed to serve result files even on a private address (besides the base host).
+        self.trusted_file_hosts = trusted_file_hosts
+        self._resolve = resolve or _resolve_host
         self._sleep = sleep
         self._rng = rng or random.Random()
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
@@ -151,8 +159,9 @@ class FalClient:
         # Two pools: the queue API gets the key, file hosts (the CDN) never do.
         self._api = httpx.Client(timeout=timeouts, limits=limits, transport=transport,
                                  headers={"User-Agent": "atelier-fal/1"})
+        # Redirects are followed by hand in download(), each hop checked like the first.
         self._files = httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), limits=limits,
-                                   transport=transport, follow_redirects=True,
+                                   transport=transport, follow_redirects=False,
                                    headers={"User-Agent": "atelier-fal/1"})
 
     def __repr__(self) -> str:
@@ -225,20 +234,45 @@ class FalClient:
     # --- Result files -------------------------------------------------------------------
     @contextlib.contextmanager
     def download(self, url: str) -> Iterator[FileDownload]:
-        """Stream one result file. Sends no credentials. Data URIs are decoded in place."""
+        """Stream one result file. Sends no credentials. Data URIs are decoded in place.
+
+        Only http(s) addresses on the public internet are fetched (and every redirect is
+        checked again), so a hostile result cannot make us read internal services; the
+        configured base host (a proxy, or the simulator on this machine) is trusted.
+        """
         if url.startswith("data:"):
             yield _data_uri_download(url)
             return
-        if not url.startswith(("http://", "https://")):
-            raise errors.ProtocolError("A result file has an address that is not a web URL.")
         try:
-            with self._files.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise self._error_for(response)
-                yield FileDownload(response)
+            for _hop in range(MAX_REDIRECTS + 1):
+                self._check_file_url(url)
+                with self._files.stream("GET", url) as response:
+                    if response.is_redirect and response.headers.get("location"):
+                        url = str(response.url.join(response.headers["location"]))
+                        continue
+                    if response.status_code >= 400:
+                        response.read()
+                        raise self._error_for(response)
+                    yield FileDownload(response)
+                    return
+            raise errors.ProtocolError("A result file redirected too many times.")
         except httpx.TransportError as exc:
             raise errors.NetworkError(f"The file download broke off ({type(exc).__name__}).") from None
+
+    def _check_file_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise errors.UnsafeURLError("A result file has an address that is not a web URL.")
+        if parts.hostname == urlsplit(self.base_url).hostname or parts.hostname in self.trusted_file_hosts:
+            return
+        try:
+            addresses = self._resolve(parts.hostname)
+        except (OSError, UnicodeError):
+            raise errors.NetworkError(f"The file host {parts.hostname} could not be found.") from None
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+                raise errors.UnsafeURLError(
+                    "The service sent a file address on a private network; Atelier does not fetch those.")
 
     # --- Plumbing -----------------------------------------------------------------------
     def _follow(self, returned: Any, fallback: str) -> str:
@@ -338,6 +372,10 @@ class FileDownload:
             yield from self._response.iter_bytes(chunk_size)
         except httpx.TransportError as exc:
             raise errors.NetworkError(f"The file download broke off ({type(exc).__name__}).") from None
+
+
+def _resolve_host(host: str) -> set[str]:
+    return {info[4][0] for info in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)}
 
 
 def _data_uri_download(url: str) -> FileDownload:

@@ -119,3 +119,7 @@ class SubmitOutcomeUnknown(NetworkError):
 
 class ProtocolError(FalError):
     """The service answered something that does not follow fal's queue protocol."""
+
+
+class UnsafeURLError(ProtocolError):
+    """A result points somewhere Atelier will not go: not http(s), or a private address."""

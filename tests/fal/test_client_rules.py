@@ -16,7 +16,8 @@ def make_client(handler, **kwargs):
     sleeps: list[float] = []
     client = FalClient("https://proxy.example/fal", KEY, auth_scheme="bearer",
                        transport=httpx.MockTransport(handler), sleep=sleeps.append,
-                       retry=kwargs.pop("retry", RetryPolicy(max_attempts=3, base_delay=0.1)), **kwargs)
+                       resolve=kwargs.pop("resolve", lambda host: {"93.184.216.34"}),
+                       retry=kwargs.pop("retry", RetryPolicy(max_attempts=3, base_delay=0.1, jitter=0)), **kwargs)
     return client, sleeps
 
 
@@ -77,7 +78,7 @@ def test_submit_that_could_not_connect_is_retried():
 
     client, sleeps = make_client(handler)
     assert client.submit("fal-ai/flux-1/dev", {"prompt": "x"}).request_id == "r9"
-    assert len(sleeps) == 2 and sleeps[1] > sleeps[0] * 0.9  # grows (jitter aside)
+    assert sleeps == [0.1, 0.2]  # exponential backoff (jitter off here)
 
 
 def test_user_start_timeout_504_is_not_retried():
@@ -161,3 +162,49 @@ def test_validation_detail_as_string_becomes_a_request_level_message():
     with pytest.raises(errors.ValidationError) as caught:
         client.submit("fal-ai/flux-1/dev", {"prompt": "x"})
     assert caught.value.messages_by_field() == {"": ["Image too large"]}
+
+
+
+@pytest.mark.parametrize("url", [
+    "http://10.0.0.5/out.png", "http://169.254.169.254/latest/meta-data", "http://[::1]:8080/x.png",
+    "file:///etc/passwd", "ftp://cdn.example/x.png", "gopher://x",
+])
+def test_result_files_on_private_addresses_or_odd_schemes_are_refused(url):
+    seen = []
+
+    def handler(request):
+        seen.append(str(request.url))
+        return httpx.Response(200, content=b"secret")
+
+    client, _ = make_client(handler, resolve=lambda host: {host.strip("[]")} if host[0].isdigit() or ":" in host
+                            else {"93.184.216.34"})
+    with pytest.raises(errors.UnsafeURLError):
+        with client.download(url):
+            pass
+    assert seen == []
+
+
+def test_a_name_resolving_to_a_private_address_is_refused():
+    client, _ = make_client(lambda request: httpx.Response(200), resolve=lambda host: {"192.168.1.10"})
+    with pytest.raises(errors.UnsafeURLError):
+        with client.download("https://innocent.example/x.png"):
+            pass
+
+
+def test_a_redirect_to_a_private_address_is_refused():
+    def handler(request):
+        if request.url.host == "cdn.example":
+            return httpx.Response(302, headers={"location": "http://10.1.2.3/internal"})
+        return httpx.Response(200, content=b"internal")
+
+    resolve = lambda host: {"10.1.2.3"} if host == "10.1.2.3" else {"93.184.216.34"}  # noqa: E731
+    client, _ = make_client(handler, resolve=resolve)
+    with pytest.raises(errors.UnsafeURLError):
+        with client.download("https://cdn.example/x.png"):
+            pass
+
+
+def test_the_configured_base_host_is_trusted_even_on_a_private_address():
+    client, _ = make_client(lambda request: httpx.Response(200, content=b"ok"), resolve=lambda host: {"10.0.0.1"})
+    with client.download("https://proxy.example/files/x.png") as download:
+        assert b"".join(download.iter_bytes()) == b"ok"
