@@ -101,3 +101,11 @@ def test_check_is_clean_with_defaults(tmp_path):
     completed = run_manage(tmp_path, "check", MEDIA_ROOT=str(tmp_path / "media"))
     assert completed.returncode == 0, completed.stderr
     assert "no issues" in completed.stdout
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    completed = run_manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING",
+                           ATELIER_ENV="production", SECRET_KEY="p" * 20 + "-a-long-random-production-key-42",
+                           ALLOWED_HOSTS="atelier.example.com", FAL_KEY="sk-test", MEDIA_ROOT=str(tmp_path / "m"))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "no issues" in completed.stdout
