@@ -17,6 +17,8 @@ pytest_plugins = [
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The fal key every test that talks to a (simulated) service uses. Nothing may ever show it.
+SENTINEL_KEY = "sk-sentinel-5f3a9c1e7b"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -37,3 +39,26 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _the_key_never_leaks(monkeypatch, caplog):
+    """Every page and error response a test gets, and every log record, is scanned for the key."""
+    import logging
+
+    from django.test import Client
+
+    caplog.set_level(logging.DEBUG)
+    original = Client.request
+
+    def checked(self, **request):
+        response = original(self, **request)
+        headers = str(dict(response.headers))
+        body = b"" if response.streaming else response.content
+        assert SENTINEL_KEY not in headers and SENTINEL_KEY.encode() not in body, (
+            f"the fal key appeared in the answer to {request.get('PATH_INFO')}")
+        return response
+
+    monkeypatch.setattr(Client, "request", checked)
+    yield
+    assert SENTINEL_KEY not in caplog.text, "the fal key appeared in a log record"

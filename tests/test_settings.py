@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_manage(tmp_path, *args, **env):
     environment = {k: v for k, v in os.environ.items()
-                   if k not in {"FAL_KEY", "DATABASE_URL", "SECRET_KEY", "ATELIER_ENV", "DEBUG"}}
+                   if k not in {"FAL_KEY", "DATABASE_URL", "SECRET_KEY", "ATELIER_ENV", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     environment.update({"ATELIER_VAR_DIR": str(tmp_path / "var"), **env})
     if args[0] == "shell":
         args = ("shell", "--verbosity", "0", *args[1:])

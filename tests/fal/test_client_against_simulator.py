@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.conftest import SENTINEL_KEY
+
 import io
 import time
 
@@ -23,7 +25,7 @@ def sleeps():
 def client_for(sleeps):
     made = []
 
-    def factory(sim, *, scheme="key", key="test-key", attempts=3, timeout=5.0):
+    def factory(sim, *, scheme="key", key=SENTINEL_KEY, attempts=3, timeout=5.0):
         client = FalClient(sim.base_url, key, auth_scheme=scheme, timeout=timeout, sleep=sleeps.append,
                            retry=RetryPolicy(max_attempts=attempts, base_delay=0.01, max_delay=0.05))
         made.append(client)

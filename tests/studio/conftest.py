@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.conftest import SENTINEL_KEY
+
 import io
 import time
 
@@ -31,9 +33,9 @@ def upstream_sleeps():
 def fal_service(simulator, settings, media_root, monkeypatch, upstream_sleeps):
     """Jobs talk to the test simulator; retries record their waits instead of sleeping."""
     settings.FAL_BASE_URL = simulator.base_url
-    settings.FAL_KEY = "test-key"
+    settings.FAL_KEY = SENTINEL_KEY
     settings.FAL_AUTH_SCHEME = "key"
-    client = FalClient(simulator.base_url, "test-key", sleep=upstream_sleeps.append,
+    client = FalClient(simulator.base_url, SENTINEL_KEY, sleep=upstream_sleeps.append,
                        retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05))
     monkeypatch.setattr(jobs, "get_client", lambda: client)
     monkeypatch.setattr(jobs, "POLL_INTERVAL", jobs.timedelta(milliseconds=20))

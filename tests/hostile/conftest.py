@@ -1,0 +1,10 @@
+"""Hostile-input fixtures: the studio's simulator-backed jobs and the gallery's item factory.
+
+Fixtures are borrowed from the rooms' own conftests so these tests build state exactly the
+way the rest of the suite does.
+"""
+
+from __future__ import annotations
+
+from tests.gallery.conftest import make_item  # noqa: F401  (fixture)
+from tests.studio.conftest import fal_service, media_root, upstream_sleeps  # noqa: F401  (fixtures)
