@@ -116,6 +116,15 @@ def process_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_busy() -> float:
+    """Busy CPU seconds of the whole machine so far (all processes; tells whether others interfered)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0) - getattr(times, "guest", 0.0) \
+        - getattr(times, "guest_nice", 0.0)
+
+
 def pct(values: Iterable[float], q: float) -> float:
     data = sorted(values)
     if not data:

@@ -22,7 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import MODEL_ID, dist_ms, print_table, process_cpu, sim_completed_wall, temp_dir, tls_context  # noqa: E402
+from _common import (  # noqa: E402
+    MODEL_ID, dist_ms, machine_busy, print_table, process_cpu, sim_completed_wall, temp_dir, tls_context,
+)
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
 
@@ -60,7 +62,7 @@ def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdi
                     (out / f"{i}-{k}.jpg").write_bytes(response.content)
                 saved_at[request_ids[0]] = time.time()
 
-            cpu_before = process_cpu()
+            cpu_before, busy_before = process_cpu(), machine_busy()
             started = time.time()
             if threads <= 1:
                 for i in range(jobs):
@@ -69,11 +71,11 @@ def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdi
                 with ThreadPoolExecutor(max_workers=threads) as pool:
                     list(pool.map(one, range(jobs)))
             ended = time.time()
-            cpu_used = process_cpu() - cpu_before
+            cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
             http.close()
             figures[threads] = {
                 "wall": ended - started,
-                "cpu": cpu_used,
+                "cpu": cpu_used, "busy": busy,
                 "save_delays": [saved_at[rid] - sim_completed_wall(sim, rid) for rid in saved_at],
                 "files": len(list(out.iterdir())),
                 "status_polls": sum(1 for hit in sim.log if hit.path.endswith("/status")) - polls_before,
@@ -97,7 +99,7 @@ def main() -> None:
     for threads, fig in figures.items():
         name = "sequential" if threads == 1 else f"{threads} threads"
         rows += [(f"fal-client, {name}: wall", f"{fig['wall']:.2f} s  ({fig['files']} files)"),
-                 ("  process CPU (fal-client + simulator)", f"{fig['cpu']:.2f} s"),
+                 ("  process CPU (fal-client + simulator)", f"{fig['cpu']:.2f} s  (whole machine: {fig['busy']:.2f} s)"),
                  ("  upstream completed -> file saved", dist_ms(fig["save_delays"]))]
     print_table(f"fal-client baseline: {args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}", rows)
 

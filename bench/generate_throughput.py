@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, print_table, process_cpu, setup_django, sim_completed_wall,
-    submit_all, temp_dir, tls_context, wait_until_final,
+    MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
+    process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, tls_context, wait_until_final,
 )
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
@@ -49,12 +49,12 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         tracker = threading.Thread(target=run_forever, kwargs={"stop": stop}, name="tracker")
 
         tracker.start()
-        cpu_before = process_cpu()
+        cpu_before, busy_before = process_cpu(), machine_busy()
         started = time.time()
         submit_all(ids, args.submit_threads)
         submitted = time.time()
         wait_until_final(args.jobs, timeout=600)
-        cpu_used = process_cpu() - cpu_before
+        cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
         stop.set()
         tracker.join()
 
@@ -69,7 +69,7 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             collect.append((row["finished_at"] - row["completed_at"]).total_seconds())
         figures = {
             "wall": max(row["finished_at"].timestamp() for row in rows) - started,
-            "cpu": cpu_used,
+            "cpu": cpu_used, "busy": busy,
             "submit_wall": submitted - started,
             "done": len(done), "problems": problems,
             "assets": Asset.objects.filter(source=Asset.Source.OUTPUT).count(),
@@ -108,7 +108,7 @@ def main() -> None:
     rows = [
         ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
                                                       f"{atelier['assets']} assets)"),
-        ("  process CPU (Atelier + simulator)", f"{atelier['cpu']:.2f} s"),
+        ("  process CPU (Atelier + simulator)", f"{atelier['cpu']:.2f} s  (whole machine: {atelier['busy']:.2f} s)"),
         ("  of which submitting all", f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)"),
         ("  upstream completed -> assets saved", dist_ms(atelier["save"])),
         ("  upstream completed -> completed_at (detect)", dist_ms(atelier["detect"])),
@@ -120,7 +120,7 @@ def main() -> None:
     for threads, fig in baseline.items():
         name = "sequential" if threads == 1 else f"{threads} threads"
         rows += [(f"fal-client, {name}: wall", f"{fig['wall']:.2f} s  ({fig['files']} files)"),
-                 ("  process CPU (fal-client + simulator)", f"{fig['cpu']:.2f} s"),
+                 ("  process CPU (fal-client + simulator)", f"{fig['cpu']:.2f} s  (whole machine: {fig['busy']:.2f} s)"),
                  ("  upstream completed -> file saved", dist_ms(fig["save_delays"]))]
     if baseline:
         ratio = atelier["wall"] / baseline[args.baseline_threads]["wall"]

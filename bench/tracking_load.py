@@ -29,8 +29,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    MODEL_ID, REPO, ScratchPostgres, create_generations, dist_ms, generation_rows, print_table, process_cpu,
-    setup_django, sim_completed_wall, submit_all, temp_dir, wait_until_final,
+    MODEL_ID, REPO, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
+    process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, wait_until_final,
 )
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
@@ -49,10 +49,8 @@ class CpuSampler(threading.Thread):
 
     def sample(self) -> float:
         times = self.process.cpu_times()
-        machine = psutil.cpu_times()
-        busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
         now = time.time()
-        self.samples.append((now, times.user + times.system, busy, self.polls()))
+        self.samples.append((now, times.user + times.system, machine_busy(), self.polls()))
         return now
 
     def run(self) -> None:

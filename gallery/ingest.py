@@ -74,7 +74,18 @@ def receive(chunks: Iterable[bytes], *, expected_bytes: int | None = None, max_b
 
 
 def verify(path: Path, size: int, checksum: str, *, claimed_type: str | None = None) -> VerifiedFile:
-    """Decide what the file really is from its bytes, never from its name or claimed type."""
+    """Decide what the file really is from its bytes, never from its name or claimed type.
+
+    A refused file is removed: nothing half-checked stays on disk.
+    """
+    try:
+        return _verify(path, size, checksum, claimed_type)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _verify(path: Path, size: int, checksum: str, claimed_type: str | None) -> VerifiedFile:
     with open(path, "rb") as handle:
         head = handle.read(64)
     if _looks_like_image(head):
