@@ -19,6 +19,8 @@ import binascii
 import contextlib
 import email.utils
 import ipaddress
+import json
+import math
 import logging
 import random
 import socket
@@ -39,6 +41,7 @@ logger = logging.getLogger("fal")
 OFFICIAL_QUEUE_URL = "https://queue.fal.run"
 AUTH_SCHEMES = {"key": "Key", "bearer": "Bearer"}
 MAX_REDIRECTS = 5
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 # --- Status values ------------------------------------------------------------------------
@@ -260,10 +263,18 @@ class FalClient:
             raise errors.NetworkError(f"The file download broke off ({type(exc).__name__}).") from None
 
     def _check_file_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise errors.UnsafeURLError("A result file has an address that is not a valid web URL.") from None
+        if parts.scheme not in ("http", "https") or not host:
             raise errors.UnsafeURLError("A result file has an address that is not a web URL.")
-        if parts.hostname == urlsplit(self.base_url).hostname or parts.hostname in self.trusted_file_hosts:
+        base = urlsplit(self.base_url)
+        # The base host is trusted on its own port only: not every service on that machine.
+        if (host, port or DEFAULT_PORTS[parts.scheme]) == (base.hostname, base.port or DEFAULT_PORTS[base.scheme]):
+            return
+        if host in self.trusted_file_hosts:
             return
         try:
             addresses = self._resolve(parts.hostname)
@@ -340,7 +351,9 @@ class FalClient:
 
     def _json(self, response: httpx.Response) -> Any:
         try:
-            return response.json()
+            # NaN and Infinity are not JSON a database can store: they become null.
+            return json.loads(response.content, parse_constant=lambda _name: None,
+                              parse_float=lambda text: _finite_or_none(float(text)))
         except ValueError:
             raise errors.ProtocolError(
                 f"The service answered with something that is not JSON (HTTP {response.status_code})."
@@ -372,6 +385,10 @@ class FileDownload:
             yield from self._response.iter_bytes(chunk_size)
         except httpx.TransportError as exc:
             raise errors.NetworkError(f"The file download broke off ({type(exc).__name__}).") from None
+
+
+def _finite_or_none(number: float) -> float | None:
+    return number if math.isfinite(number) else None
 
 
 def _resolve_host(host: str) -> set[str]:

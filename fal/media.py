@@ -81,7 +81,10 @@ def _kind(content_type: str | None, url: str, key_hint: str) -> str:
         if url.startswith("data:"):
             guessed = url[5:].split(";", 1)[0].split(",", 1)[0]
         else:
-            guessed = mimetypes.guess_type(urlsplit(url).path)[0]
+            try:
+                guessed = mimetypes.guess_type(urlsplit(url).path)[0]
+            except ValueError:  # a malformed address; the download refuses it later
+                guessed = None
     major = (guessed or "").split("/", 1)[0]
     if major in _KINDS:
         return major

@@ -48,7 +48,7 @@ def album_from_form(request: HttpRequest) -> Album | None | bool:
 
     None when the form names none; False when it names one this person may not add to.
     """
-    name = request.POST.get("new_album", "").strip()[:120]
+    name = "".join(char for char in request.POST.get("new_album", "") if char.isprintable()).strip()[:120]
     if name:
         if not can_generate(request.user):
             return False

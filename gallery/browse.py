@@ -12,6 +12,7 @@ import binascii
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
@@ -55,7 +56,12 @@ class GalleryFilters:
         for name, label in (("date_from", "From"), ("date_to", "To")):
             text = params.get(name, "").strip()
             if text:
-                value = parse_date(text) if len(text) <= 10 else None
+                try:
+                    value = parse_date(text) if len(text) <= 10 else None
+                except ValueError:  # well-formed but impossible, such as 2026-02-30
+                    value = None
+                if value is not None and not date(1, 1, 2) <= value <= date(9999, 12, 30):
+                    value = None
                 if value is None:
                     filters.problems.append(f"“{label}” must be a date such as 2026-11-25.")
                 setattr(filters, name, value)
@@ -111,8 +117,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment_text, id_text = raw.split("|", 1)
         moment = parse_datetime(moment_text)
-        return (moment, uuid.UUID(id_text)) if moment else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        if moment is None or timezone.is_naive(moment):
+            return None
+        moment.astimezone(dt_timezone.utc)  # out-of-range moments raise here, not in the query
+        return moment, uuid.UUID(id_text)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django import forms
@@ -10,6 +11,8 @@ from django.utils import timezone
 from gallery.models import Album, ShareLink, Visibility
 from gallery.sharing import new_token
 
+# Zero-width, byte-order and direction marks: a name of only these looks empty.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 EXPIRY_CHOICES = [("", "Never"), ("1", "In 1 day"), ("7", "In 7 days"), ("30", "In 30 days")]
 
 
@@ -34,7 +37,7 @@ class AlbumForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        name = _INVISIBLE.sub("", self.cleaned_data["name"]).strip()
         if not name:
             raise forms.ValidationError("Give the album a name.")
         return name

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 THUMBNAIL_BOX = (512, 512)
 # Pillow refuses images above this many pixels (decompression bombs).
@@ -94,6 +94,8 @@ def _verify(path: Path, size: int, checksum: str, claimed_type: str | None) -> V
                 image.verify()  # structure and checksums; the image must be reopened after
             with Image.open(path) as image:
                 width, height = image.size
+                if image.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8):
+                    width, height = height, width  # shown turned a quarter: record it as seen
                 image_format = image.format or ""
                 image.load()  # decodes fully: catches truncated pixel data verify() misses
         except Image.DecompressionBombError:

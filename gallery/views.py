@@ -74,6 +74,7 @@ def detail(request: HttpRequest, asset_id: str) -> HttpResponse:
         "asset": asset,
         "generation": generation,
         "query": filters.query_string(),
+        "problems": filters.problems,
         "newer": newer,
         "older": older,
         "is_favourite": asset.favourites.filter(user=request.user).exists(),

@@ -22,6 +22,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.files.uploadedfile import UploadedFile
 from django.forms.boundfield import BoundField
 from PIL import Image, UnidentifiedImageError
@@ -43,6 +44,8 @@ ACCEPTED_IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "ima
 MAX_INPUT_PIXELS = 40_000_000
 MIN_INPUT_SIDE = 64
 MISSING_ASSET = "That gallery item no longer exists."
+# Longest text accepted when the catalogue sets no limit: no model wants a megabyte of prompt.
+DEFAULT_TEXT_LIMITS = {"prompt": 10_000, "text": 2_000}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -84,6 +87,9 @@ def check_image_upload(upload: UploadedFile) -> None:
                         f"“{name}” is too small: {width} × {height} pixels. Pictures need at least "
                         f"{MIN_INPUT_SIDE} pixels on each side.", code="too_small")
                 image.verify()
+            upload.seek(0)
+            with Image.open(upload, formats=list(ACCEPTED_IMAGE_FORMATS)) as image:
+                image.load()  # verify() skips JPEG pixel data; a truncated file fails here
     except forms.ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -193,7 +199,7 @@ class LorasField(forms.CharField):
                 raise forms.ValidationError(
                     f"Line {number}: write the LoRA address, then optionally one space and a strength such as 0.8.")
             path = parts[0]
-            if "://" in path and not path.lower().startswith(("http://", "https://")):
+            if (":" in path and not path.lower().startswith(("http://", "https://"))):
                 raise forms.ValidationError(f"Line {number}: the address must start with https:// or http://.")
             scale = 1.0
             if len(parts) == 2:
@@ -252,7 +258,8 @@ class GenerationForm(forms.Form):
         kind = spec_field.type
         if kind in ("prompt", "text"):
             widget = (forms.Textarea(attrs={"rows": 5}) if kind == "prompt" else forms.TextInput())
-            field: forms.Field = forms.CharField(widget=widget, max_length=spec_field.max, strip=kind == "prompt",
+            field: forms.Field = forms.CharField(widget=widget, max_length=spec_field.max if spec_field.max is not None
+                                                 else DEFAULT_TEXT_LIMITS[kind], strip=kind == "prompt",
                                                  **common)
             if kind == "prompt":
                 required_message = "Please write a prompt: describe what you want to see."
@@ -362,6 +369,19 @@ class GenerationForm(forms.Form):
                 self.add_error(name, "Use just one picture here: either upload one or choose one from the gallery.")
             else:
                 self.add_error(name, f"You can use at most {limit} pictures here; you gave {count}.")
+
+    def _post_clean(self) -> None:
+        """Errors on hidden inputs are shown where a person can see them."""
+        super()._post_clean()
+        for spec_field in self.spec.image_fields:
+            hidden = spec_field.name + GALLERY_SUFFIX
+            if hidden in self._errors:
+                self._errors.setdefault(spec_field.name, self.error_class()).extend(self._errors.pop(hidden))
+        if self._errors.pop("client_token", None) is not None:
+            self._errors.setdefault(NON_FIELD_ERRORS, self.error_class(error_class="nonfield")).append(
+                "This form is out of date. Press Generate again to send it.")
+            self.data = self.data.copy()
+            self.data["client_token"] = secrets.token_urlsafe(16)
 
     # -- reading -------------------------------------------------------------------------
     def form_names(self, spec_field_name: str) -> list[str]:

@@ -10,7 +10,10 @@ The upstream request id is written the moment fal returns it, before anything el
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -173,7 +176,7 @@ def collect(generation: Generation) -> None:
     client = get_client()
     try:
         if generation.result is None:
-            result = client.result(client.handle_for(generation.model_id, generation.request_id))
+            result = _storable(client.result(client.handle_for(generation.model_id, generation.request_id)))
             generation.result = result
             generation.seed = _seed(result)
             generation.inference_seconds = _inference(result) or generation.inference_seconds
@@ -184,7 +187,8 @@ def collect(generation: Generation) -> None:
             _fail(generation, error_type="no_output", message="The service finished but sent back no files.",
                   from_states=[State.COLLECTING])
             return
-        nsfw_flags = generation.result.get("has_nsfw_concepts") or []
+        nsfw_flags = generation.result.get("has_nsfw_concepts")
+        nsfw_flags = nsfw_flags if isinstance(nsfw_flags, list) else []
         saved = set(generation.assets.filter(source=Asset.Source.OUTPUT).values_list("position", flat=True))
         for position, item in enumerate(media):
             if position not in saved:
@@ -222,8 +226,12 @@ def _save_output(client: fal.FalClient, generation: Generation, position: int, i
                 raise
             logger.warning("Download of output %d for %s failed (%s); retrying", position, generation.id, error)
     verified = verify(path, size, checksum, claimed_type=item.content_type)
+    if item.kind in ("image", "video", "audio") and verified.kind == "file":
+        verified.path.unlink(missing_ok=True)
+        raise IngestError(f"The service called this file {'an' if item.kind == 'image' else 'a'} {item.kind}, "
+                          "but it is not one.")
     store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
-                position=position, nsfw=nsfw, original_name=item.file_name or "")
+                position=position, nsfw=nsfw, original_name=_safe_name(item.file_name))
 
 
 def _reschedule(generation: Generation, error: fal.FalError) -> None:
@@ -308,6 +316,17 @@ def _log_lines(logs: tuple[fal.LogLine, ...]) -> list[dict]:
     return [{"message": line.message[:500], "level": line.level, "at": line.timestamp} for line in logs[-MAX_LOG_LINES:]]
 
 
+def _storable(result: dict) -> dict:
+    """The result as JSON a database accepts: NaN and Infinity become null."""
+    return json.loads(json.dumps(result, allow_nan=True), parse_constant=lambda _name: None)
+
+
+def _safe_name(name: str | None) -> str:
+    """An upstream file name for display only: last path part, printable, bounded."""
+    last = re.split(r"[\\/]", name or "")[-1]
+    return "".join(char for char in last if char.isprintable()).strip()[:255]
+
+
 def _seed(result: dict) -> int | None:
     seed = result.get("seed")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 2**63 else None
@@ -316,4 +335,10 @@ def _seed(result: dict) -> int | None:
 def _inference(result: dict) -> float | None:
     timings = result.get("timings")
     value = timings.get("inference") if isinstance(timings, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None

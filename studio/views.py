@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from accounts.roles import can_generate
 from studio import catalogue, jobs
+from gallery.ingest import IngestError
 from studio.creation import copy_generation, create_generation
 from studio.forms import AdministratorSetupForm
 from studio.generation_form import GenerationForm, initial_from_arguments, visible_image_assets
@@ -67,8 +68,13 @@ def generate(request: HttpRequest, model_id: str) -> HttpResponse:
         raise Http404("No such model.")
     if request.method == "POST":
         form = GenerationForm(spec, request.user, data=request.POST, files=request.FILES)
+        generation = None
         if form.is_valid():
-            generation, _created = create_generation(request.user, spec, form)
+            try:
+                generation, _created = create_generation(request.user, spec, form)
+            except IngestError as error:  # an upload that passed the form but not the final check
+                form.add_error(None, str(error))
+        if generation is not None:
             if request.htmx:
                 # A fresh form (new token) plus the new card, swapped in together.
                 fresh = GenerationForm(spec, request.user, initial=_keep_settings(form, spec))

@@ -270,6 +270,11 @@ def test_backup_default_name_and_never_overwrites(world, settings, tmp_path):
         call_command("backup", output=written, stdout=io.StringIO())
 
 
+def test_backup_refuses_to_write_into_media_root(world, media_root):
+    with pytest.raises(CommandError, match="inside MEDIA_ROOT"):
+        call_command("backup", output=Path(media_root) / "assets" / "b.tar.gz", stdout=io.StringIO())
+
+
 def test_a_failed_backup_leaves_no_archive_behind(world, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk on fire")

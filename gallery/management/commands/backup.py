@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import OperationalError
 
 from gallery.backup import BackupError, create_backup, human_bytes, summary_lines
 
@@ -23,6 +24,9 @@ class Command(BaseCommand):
             result = create_backup(output, warn=lambda message: self.stderr.write(self.style.WARNING(message)))
         except BackupError as error:
             raise CommandError(str(error)) from None
+        except OperationalError as error:  # the database is unreachable, locked, or out of space
+            raise CommandError(f"The database refused: {str(error).strip().splitlines()[0]}. Check DATABASE_URL "
+                               "and that nothing else holds the database.") from None
         self.stdout.write(self.style.SUCCESS(f"Backup written to {result.path} ({human_bytes(result.bytes)})."))
         for line in summary_lines(result.counts):
             self.stdout.write(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import OperationalError
 
 from gallery.backup import BackupError, describe, human_bytes, restore_backup, summary_lines
 
@@ -25,6 +26,9 @@ class Command(BaseCommand):
             result = restore_backup(path, force=force, say=say)
         except BackupError as error:
             raise CommandError(str(error)) from None
+        except OperationalError as error:  # the database is unreachable, locked, or out of space
+            raise CommandError(f"The database refused: {str(error).strip().splitlines()[0]}. Check DATABASE_URL "
+                               "and that nothing else holds the database.") from None
         action = "replaced this Atelier's data" if result.replaced else "restored"
         self.stdout.write(self.style.SUCCESS(f"{path.name} {action} ({describe(result.manifest)}):"))
         for line in summary_lines(result.counts):
