@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from accounts.roles import can_generate
 from gallery.models import Album, AlbumItem, Asset, Favourite
-from gallery.permissions import albums_open_to, may_edit_album  # noqa: F401  (re-exported for views)
+from gallery.permissions import albums_open_to
 from studio.models import Generation
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,21 +13,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import can_generate
+from atelier.lookups import get_or_404
 from gallery import sharing
 from gallery.forms import AlbumForm, ShareLinkForm
-from gallery.models import Album, AlbumItem
+from gallery.models import Album, AlbumItem, Asset
 from gallery.permissions import may_add_to_album, may_edit_album, visible_albums, visible_assets
 
 
 def _get_album_for_user(request: HttpRequest, album_id: str) -> Album:
-    try:
-        key = uuid.UUID(str(album_id))
-    except ValueError:
-        raise Http404("No such album.") from None
-    album = visible_albums(request.user).filter(id=key).select_related("owner", "cover").first()
-    if album is None:
-        raise Http404("No such album.")
-    return album
+    return get_or_404(visible_albums(request.user).select_related("owner", "cover"), album_id, "No such album.")
 
 
 def _get_editable_album(request: HttpRequest, album_id: str) -> Album:
@@ -104,9 +97,9 @@ def album_delete(request: HttpRequest, album_id: str) -> HttpResponse:
 def album_item_action(request: HttpRequest, album_id: str, asset_id: str) -> HttpResponse:
     """Remove an item, move it up or down, or make it the cover."""
     album = _get_editable_album(request, album_id)
-    item = AlbumItem.objects.filter(album=album, asset_id=_uuid_or_404(asset_id)).first()
-    if item is None:
-        raise Http404("Not in this album.")
+    asset = get_or_404(Asset.objects.filter(album_items__album=album), asset_id,
+                       "Not in this album.")
+    item = AlbumItem.objects.get(album=album, asset=asset)
     action = request.POST.get("action")
     if action == "remove":
         item.delete()
@@ -143,10 +136,3 @@ def album_share(request: HttpRequest, album_id: str) -> HttpResponse:
         messages.success(request, "Share link created. Anyone with it can open this album: "
                          + request.build_absolute_uri(reverse("gallery:shared", args=[link.token])))
     return redirect("gallery:album", album.id)
-
-
-def _uuid_or_404(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404("No such item.") from None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from atelier.lookups import get_or_404
 from gallery import sharing
 from gallery.downloads import original_response
 from gallery.models import Asset
@@ -22,14 +22,7 @@ def _link_or_404(token: str):
 
 
 def _shared_asset(link, asset_id: str) -> Asset:
-    try:
-        key = uuid.UUID(str(asset_id))
-    except ValueError:
-        raise Http404("No such item.") from None
-    asset = sharing.shared_assets(link).filter(id=key).select_related("generation").first()
-    if asset is None:
-        raise Http404("No such item.")
-    return asset
+    return get_or_404(sharing.shared_assets(link).select_related("generation"), asset_id, "No such item.")
 
 
 @require_GET

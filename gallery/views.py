@@ -12,27 +12,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from atelier.lookups import get_or_404
 from gallery import actions, sharing
 from gallery.browse import GalleryFilters, after_cursor, before_cursor, encode_cursor, filtered_assets, page_of
 from gallery.downloads import original_response, zip_response
 from gallery.forms import ShareLinkForm
 from gallery.models import Asset, Visibility
-from gallery.permissions import albums_open_to, may_change, visible_albums, visible_assets
+from gallery.permissions import albums_open_to, may_change, may_edit_album, visible_albums, visible_assets
 from gallery.serving import file_response
 
 MAX_BULK = 500
 
 
 def _get_asset_for_user(request: HttpRequest, asset_id: str) -> Asset:
-    """The asset, or 404 (never a hint that it exists)."""
-    try:
-        key = uuid.UUID(str(asset_id))
-    except ValueError:
-        raise Http404("No such item.") from None
-    asset = visible_assets(request.user).filter(id=key).select_related("generation", "owner").first()
-    if asset is None:
-        raise Http404("No such item.")
-    return asset
+    return get_or_404(visible_assets(request.user).select_related("generation", "owner"), asset_id, "No such item.")
 
 
 # --- Grid -------------------------------------------------------------------------------
@@ -245,7 +238,7 @@ def revoke_share(request: HttpRequest, link_id: int) -> HttpResponse:
     link = sharing.ShareLink.objects.filter(pk=link_id).select_related("asset", "album").first()
     target_ok = link is not None and (
         (link.asset is not None and may_change(request.user, link.asset))
-        or (link.album is not None and actions.may_edit_album(request.user, link.album)))
+        or (link.album is not None and may_edit_album(request.user, link.album)))
     if not target_ok:
         raise Http404("No such link.")
     sharing.revoke(link)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.roles import can_generate
+from atelier.lookups import get_or_404
 from studio import catalogue, jobs
 from gallery.ingest import IngestError
 from studio.creation import copy_generation, create_generation
@@ -177,17 +177,8 @@ def _card_or_redirect(request: HttpRequest, generation: Generation) -> HttpRespo
 
 def _get_generation_for_user(request: HttpRequest, generation_id: str) -> Generation:
     """The person's own job, or 404 (never a hint that someone else's exists)."""
-    generation = Generation.objects.filter(id=_uuid_or_404(generation_id), user=request.user).first()
-    if generation is None:
-        raise Http404("No such job.")
-    return generation
+    return get_or_404(Generation.objects.filter(user=request.user), generation_id, "No such job.")
 
-
-def _uuid_or_404(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404("No such job.") from None
 
 
 def _service_description() -> dict[str, str | bool]:
