@@ -109,7 +109,8 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
 try:
-    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0))
+    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
+                                  conn_health_checks=True)
 except (ValueError, KeyError) as exc:
     raise SettingError("DATABASE_URL", f"cannot use {DATABASE_URL.split('@')[-1]!r} ({exc}).") from None
 if _database["ENGINE"] == "django.db.backends.sqlite3":
