@@ -3,7 +3,7 @@
 Atelier's path, in this process: a simulator (queue 0 s, run 0 s), a throw-away SQLite
 database and media folder, N `Generation` rows as the studio view leaves them, then
 `studio.jobs.submit` for each on a small thread pool (mimicking several task workers) while
-`studio.tracker.run_forever` (its default 32 threads) checks and collects in a thread, until
+`studio.tracker.run_forever` (its default 8 threads; TRACKER_THREADS overrides) checks and collects in a thread, until
 every job is final. Then the baseline with the official fal-client (bench/fal_client_baseline.py)
 does the same jobs, and the ratio of wall times is printed.
 
@@ -46,7 +46,7 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         ids = create_generations(args.jobs, prompt_token="[sim: queue=0, run=0]", image_size=args.image_size)
         connections.close_all()
         stop = threading.Event()
-        tracker = threading.Thread(target=run_forever, kwargs={"stop": stop}, name="tracker")
+        tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, "threads": int(os.environ.get("TRACKER_THREADS", "8"))}, name="tracker")
 
         tracker.start()
         cpu_before, busy_before = process_cpu(), machine_busy()

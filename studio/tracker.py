@@ -36,7 +36,7 @@ def _check_one(generation_id: str) -> None:
         close_old_connections()
 
 
-def run_forever(*, threads: int = 32, tick: float = 0.1, stop: threading.Event | None = None) -> None:
+def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     busy: set[Future] = set()
     logger.info("Tracker started with %d threads", threads)
