@@ -3,8 +3,8 @@
 Atelier's path, in this process: a simulator (queue 0 s, run 0 s), a throw-away SQLite
 database and media folder, N `Generation` rows as the studio view leaves them, then
 `studio.jobs.submit` for each on a small thread pool (mimicking several task workers) while
-`studio.tracker.run_forever` (its default 8 threads; TRACKER_THREADS overrides) checks and collects in a thread, until
-every job is final. Then the baseline with the official fal-client (bench/fal_client_baseline.py)
+`studio.tracker.run_forever` (its default threads; --tracker-threads or TRACKER_THREADS to
+change) checks and collects in a thread, until every job is final. Then the baseline with the official fal-client (bench/fal_client_baseline.py)
 does the same jobs, and the ratio of wall times is printed.
 
     python bench/generate_throughput.py                      # 200 jobs, square (512x512)
@@ -46,7 +46,8 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         ids = create_generations(args.jobs, prompt_token="[sim: queue=0, run=0]", image_size=args.image_size)
         connections.close_all()
         stop = threading.Event()
-        tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, "threads": int(os.environ.get("TRACKER_THREADS", "8"))}, name="tracker")
+        threads = {"threads": args.tracker_threads} if args.tracker_threads else {}  # else run_forever's default
+        tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, **threads}, name="tracker")
 
         tracker.start()
         cpu_before, busy_before = process_cpu(), machine_busy()
@@ -85,6 +86,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
     parser.add_argument("--submit-threads", type=int, default=8, help="threads calling jobs.submit, like 8 task workers")
+    parser.add_argument("--tracker-threads", type=int, default=int(os.environ.get("TRACKER_THREADS", 0)) or None,
+                        help="threads of studio.tracker.run_forever (default: its own default)")
     parser.add_argument("--baseline-threads", type=int, default=32)
     parser.add_argument("--sequential", action="store_true", help="also run the baseline sequentially")
     parser.add_argument("--no-baseline", action="store_true")
@@ -105,6 +108,11 @@ def main() -> None:
 
     scheme = "https" if args.atelier_tls else "http"
     database = "PostgreSQL" if args.database_url else "SQLite"
+    import inspect
+
+    from studio.tracker import run_forever
+
+    tracker_threads = args.tracker_threads or inspect.signature(run_forever).parameters["threads"].default
     rows = [
         ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
                                                       f"{atelier['assets']} assets)"),
@@ -128,7 +136,7 @@ def main() -> None:
         if 1 in baseline:
             rows.append(("ratio Atelier / fal-client (sequential)", f"{atelier['wall'] / baseline[1]['wall']:.2f}"))
     print_table(f"{args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run 0 s; "
-                f"Atelier over {scheme} with {database}, fal-client over https", rows)
+                f"Atelier over {scheme} with {database}, tracker {tracker_threads} threads; fal-client over https", rows)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -157,7 +158,13 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
         "submit_wall": submitted - started, "run_wall": ended - started,
         "polling_cores": polling, "overall_cores": overall, "peak_cores": sampler.peak(),
         "bench_cores": bench_cpu / (ended - started), "sessions": sessions, "tracker_errors": errors,
+        "tracker_threads": _threads_from_log(log_path),
     }
+
+
+def _threads_from_log(log_path: str) -> str:
+    found = re.search(r"Tracking jobs with (\d+) threads", Path(log_path).read_text())
+    return found.group(1) if found else "?"
 
 
 def _pg_sessions(database_url: str | None) -> int:
@@ -179,7 +186,7 @@ def main() -> None:
     parser.add_argument("--run", type=float, default=30.0, help="simulated inference seconds per job (default 30)")
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
     parser.add_argument("--submit-threads", type=int, default=16)
-    parser.add_argument("--tracker-threads", type=int, help="manage.py track --threads (default: the command's, 32)")
+    parser.add_argument("--tracker-threads", type=int, help="manage.py track --threads (default: the command's own)")
     parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on, e.g. "
                         "postgres://postgres@127.0.0.1:5432/postgres (default: SQLite in a temp dir)")
     args = parser.parse_args()
@@ -210,7 +217,7 @@ def main() -> None:
         rows.append(("tracker log errors", f"{len(f['tracker_errors'])}: {f['tracker_errors'][0][:150]}"))
     database = "PostgreSQL" if args.database_url else "SQLite"
     print_table(f"{args.jobs} jobs in flight, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run {args.run:g} s, "
-                f"{database}; goals: p95 detection <= 2 s, tracker < 1 core", rows)
+                f"{database}, tracker {f['tracker_threads']} threads; goals: p95 detection <= 2 s, tracker < 1 core", rows)
 
 
 if __name__ == "__main__":
