@@ -17,6 +17,8 @@ from django.db import close_old_connections
 from studio import jobs
 
 logger = logging.getLogger(__name__)
+# Downloads and thumbnails run on their own threads, so status checks never queue behind them.
+COLLECT_THREADS = 4
 
 
 def check_due_once(threads: int = 8) -> int:
@@ -27,9 +29,9 @@ def check_due_once(threads: int = 8) -> int:
     return len(claimed)
 
 
-def _check_one(generation_id: str) -> None:
+def _check_one(generation_id: str, claimed=None, collect_with=None) -> None:
     try:
-        jobs.check(generation_id)
+        jobs.check(generation_id, claimed=claimed, collect_with=collect_with)
     except Exception:  # one broken job must not stop the others; its lease brings it back
         logger.exception("Checking generation %s failed", generation_id)
     finally:
@@ -39,16 +41,44 @@ def _check_one(generation_id: str) -> None:
 def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     busy: set[Future] = set()
+    room = threading.Condition()
     logger.info("Tracker started with %d threads", threads)
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="track") as pool:
+
+    def finished(_: Future) -> None:
+        with room:
+            room.notify()
+
+    collectors = ThreadPoolExecutor(max_workers=COLLECT_THREADS, thread_name_prefix="collect")
+
+    def collect_later(generation) -> None:
+        # Status checks never wait behind downloads and thumbnails: collecting has its own threads.
+        def run() -> None:
+            try:
+                jobs.collect(generation)
+            except Exception:
+                logger.exception("Collecting generation %s failed", generation.id)
+            finally:
+                close_old_connections()
+        collectors.submit(run)
+
+    with collectors, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="track") as pool:
         while not stop.is_set():
             busy = {future for future in busy if not future.done()}
             free = threads * 2 - len(busy)  # a small backlog keeps every thread fed
+            claimed = 0
             if free > 0:
                 try:
-                    for generation_id in jobs.claim_due(limit=free):
-                        busy.add(pool.submit(_check_one, generation_id))
+                    for generation in jobs.claim_due_rows(limit=free):
+                        future = pool.submit(_check_one, str(generation.id), generation, collect_later)
+                        future.add_done_callback(finished)
+                        busy.add(future)
+                        claimed += 1
                 except Exception:
                     logger.exception("Claiming due jobs failed; trying again")
                 close_old_connections()
-            stop.wait(tick)
+            if claimed and claimed >= free:
+                # More may be due: claim again as soon as half the backlog is done, not a tick later.
+                with room:
+                    room.wait_for(lambda: stop.is_set() or sum(not f.done() for f in busy) <= threads, timeout=tick)
+            else:
+                stop.wait(tick)
