@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from accounts.roles import can_generate
+from gallery.assets import remove_stored
 from gallery.models import Album, AlbumItem, Asset, Favourite
 from gallery.permissions import albums_open_to
 from studio.models import Generation
 
-logger = logging.getLogger(__name__)
 
 
 def favourite_ids(user, assets: list[Asset]) -> set:
@@ -84,15 +82,7 @@ def delete_assets(assets: list[Asset]) -> None:
     names = [name for asset in assets for name in (asset.file.name, asset.thumbnail.name) if name]
     with transaction.atomic():
         Asset.objects.filter(id__in=[asset.id for asset in assets]).delete()
-        transaction.on_commit(lambda: _remove_files(names))
-
-
-def _remove_files(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError as error:
-            logger.warning("Could not remove %s: %s", name, error)
+        transaction.on_commit(lambda: remove_stored(names))
 
 
 def models_in_gallery() -> list[tuple[str, str]]:

@@ -46,10 +46,10 @@ def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, 
         return asset
     except IntegrityError:
         # Another collector saved this output first: keep theirs, drop our copy.
-        _remove(stored)
+        remove_stored(stored)
         return Asset.objects.get(generation=generation, position=position, source=source)
     except BaseException:
-        _remove(stored)
+        remove_stored(stored)
         raise
     finally:
         verified.path.unlink(missing_ok=True)
@@ -57,7 +57,8 @@ def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, 
             thumb.unlink(missing_ok=True)
 
 
-def _remove(names: list[str]) -> None:
+def remove_stored(names: list[str]) -> None:
+    """Delete files from storage; a failure is logged, never raised (the rows are already gone)."""
     for name in names:
         try:
             default_storage.delete(name)

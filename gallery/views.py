@@ -28,6 +28,14 @@ def _get_asset_for_user(request: HttpRequest, asset_id: str) -> Asset:
     return get_or_404(visible_assets(request.user).select_related("generation", "owner"), asset_id, "No such item.")
 
 
+def _get_changeable_asset(request: HttpRequest, asset_id: str) -> Asset:
+    """An asset the visitor may delete, share or hide (author or administrator), or 404."""
+    asset = _get_asset_for_user(request, asset_id)
+    if not may_change(request.user, asset):
+        raise Http404("No such item.")
+    return asset
+
+
 # --- Grid -------------------------------------------------------------------------------
 @login_required
 @require_GET
@@ -146,9 +154,7 @@ def add_to_album(request: HttpRequest, asset_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def delete_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
-    asset = _get_asset_for_user(request, asset_id)
-    if not may_change(request.user, asset):
-        raise Http404("No such item.")
+    asset = _get_changeable_asset(request, asset_id)
     actions.delete_assets([asset])
     messages.success(request, "Deleted. The file is gone for good.")
     return redirect(f"{reverse('gallery:index')}?{request.POST.get('query', '')}")
@@ -203,9 +209,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 @require_POST
 def change_visibility(request: HttpRequest, asset_id: str) -> HttpResponse:
     """Team or private, for the item's whole job (all its outputs move together)."""
-    asset = _get_asset_for_user(request, asset_id)
-    if not may_change(request.user, asset):
-        raise Http404("No such item.")
+    asset = _get_changeable_asset(request, asset_id)
     visibility = request.POST.get("visibility")
     if visibility not in Visibility.values:
         messages.error(request, "Choose who may see this: the team, or only you.")
@@ -219,9 +223,7 @@ def change_visibility(request: HttpRequest, asset_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def share_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
-    asset = _get_asset_for_user(request, asset_id)
-    if not may_change(request.user, asset):
-        raise Http404("No such item.")
+    asset = _get_changeable_asset(request, asset_id)
     form = ShareLinkForm(request.POST)
     if form.is_valid():
         link = form.create(request.user, asset=asset)

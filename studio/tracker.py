@@ -21,14 +21,6 @@ logger = logging.getLogger(__name__)
 COLLECT_THREADS = 4
 
 
-def check_due_once(threads: int = 8) -> int:
-    """One pass, waiting for its checks to finish (tests and benchmarks use this)."""
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        claimed = jobs.claim_due(limit=threads * 8)
-        list(pool.map(_check_one, claimed))
-    return len(claimed)
-
-
 def _check_one(generation_id: str, claimed=None, collect_with=None) -> None:
     try:
         jobs.check(generation_id, claimed=claimed, collect_with=collect_with)

@@ -32,6 +32,13 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"Skipped under CI=true, which must run every test: {reason}"
 
 
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Stored files go to a folder of this test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Login throttles live in the cache: no test inherits another's counters."""

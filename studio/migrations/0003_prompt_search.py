@@ -1,19 +1,10 @@
-"""Full-text search over prompts: SQLite FTS5 kept in step by triggers, or a PostgreSQL GIN index."""
+"""Full-text search over prompts: a PostgreSQL GIN index (SQLite: see gallery.search)."""
 
 from django.db import migrations
 
-SQLITE_UP = [
-    # External-content-free FTS table: the generation id rides along, unindexed.
-    "CREATE VIRTUAL TABLE studio_generation_fts USING fts5(generation_id UNINDEXED, prompt, "
-    "tokenize = 'unicode61 remove_diacritics 2')",
-    "INSERT INTO studio_generation_fts (generation_id, prompt) SELECT id, prompt FROM studio_generation",
-    "CREATE TRIGGER studio_generation_fts_insert AFTER INSERT ON studio_generation BEGIN "
-    "INSERT INTO studio_generation_fts (generation_id, prompt) VALUES (new.id, new.prompt); END",
-    "CREATE TRIGGER studio_generation_fts_update AFTER UPDATE OF prompt ON studio_generation BEGIN "
-    "UPDATE studio_generation_fts SET prompt = new.prompt WHERE generation_id = old.id; END",
-    "CREATE TRIGGER studio_generation_fts_delete AFTER DELETE ON studio_generation BEGIN "
-    "DELETE FROM studio_generation_fts WHERE generation_id = old.id; END",
-]
+# SQLite's FTS5 table and its triggers are created (and re-created after every migrate, since
+# Django drops a table's triggers when it rebuilds it) by gallery.search.ensure_sqlite_fts,
+# run on post_migrate. Only the way down lives here.
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS studio_generation_fts_insert",
     "DROP TRIGGER IF EXISTS studio_generation_fts_update",
@@ -39,7 +30,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            _run({"sqlite": SQLITE_UP, "postgresql": POSTGRES_UP}),
+            _run({"postgresql": POSTGRES_UP}),
             _run({"sqlite": SQLITE_DOWN, "postgresql": POSTGRES_DOWN}),
         ),
     ]

@@ -18,12 +18,6 @@ _counter = itertools.count()
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def make_item(media_root):
     """make_item(owner, prompt=…, model_id=…, kind=…, minutes_ago=…) → an output Asset with a real file."""
     base = timezone.now()

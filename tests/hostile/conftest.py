@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.gallery.conftest import make_item  # noqa: F401  (fixture)
-from tests.studio.conftest import fal_service, media_root, upstream_sleeps  # noqa: F401  (fixtures)
+from tests.studio.conftest import fal_service, upstream_sleeps  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -19,12 +19,6 @@ from studio.models import Generation
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def upstream_sleeps():
     return []
 
