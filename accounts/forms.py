@@ -9,6 +9,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from accounts import throttle
 from accounts.models import Profile
@@ -55,7 +56,9 @@ class AddPersonForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         username_field = get_user_model()._meta.get_field("username")
-        self.fields["username"].validators.extend(username_field.validators)
+        # The model's own max-length validator would repeat the form field's length message.
+        self.fields["username"].validators.extend(
+            v for v in username_field.validators if not isinstance(v, MaxLengthValidator))
         self.fields["username"].widget.attrs.update({"autocomplete": "off", "autocapitalize": "none"})
         self.fields["name"].widget.attrs["autocomplete"] = "off"
         self.fields["email"].widget.attrs["autocomplete"] = "off"
