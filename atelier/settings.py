@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "studio",
     "gallery",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.middleware.first_run_middleware",
+    "audit.middleware.admin_audit_middleware",
 ]
 
 ROOT_URLCONF = "atelier.urls"
