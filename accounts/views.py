@@ -17,6 +17,8 @@ from accounts import links, people
 from accounts.forms import AddPersonForm, ChangePasswordForm, ChooseFirstPasswordForm, LoginForm, MySettingsForm, RoleForm
 from accounts.models import Profile
 from accounts.roles import Role, can_generate, administrator_required, describe_role, profile_for, role_of
+from audit.models import AuditEvent
+from audit.record import person_label, record
 
 NEW_LINK_SESSION_KEY = "accounts:new_link"
 
@@ -86,6 +88,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
         role=form.cleaned_data["role"],
     )
     _remember_link(request, person)
+    record(request, AuditEvent.Action.PERSON_ADDED, person_label(person), role=role_of(person), link_issued=True)
     messages.success(request, f"{_display_name(person)} is added as {_role_words(role_of(person))}.")
     return redirect("accounts:team")
 
@@ -98,11 +101,15 @@ def change_role(request: HttpRequest, username: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose administrator, member or viewer.")
         return redirect("accounts:team")
+    old_role = role_of(person)
     try:
         people.change_role(request.user, person, form.cleaned_data["role"])
     except people.PeopleError as problem:
         messages.error(request, str(problem))
     else:
+        if role_of(person) != old_role:
+            record(request, AuditEvent.Action.ROLE_CHANGED, person_label(person),
+                   **{"from": old_role, "to": role_of(person)})
         messages.success(request, f"{_display_name(person)} is now {_role_words(role_of(person))}.")
     return redirect("accounts:team")
 
@@ -116,6 +123,7 @@ def deactivate_person(request: HttpRequest, username: str) -> HttpResponse:
     except people.PeopleError as problem:
         messages.error(request, str(problem))
     else:
+        record(request, AuditEvent.Action.PERSON_DEACTIVATED, person_label(person))
         messages.success(
             request,
             f"{_display_name(person)} is deactivated and can no longer log in. Their work stays in Atelier.",
@@ -128,6 +136,7 @@ def deactivate_person(request: HttpRequest, username: str) -> HttpResponse:
 def reactivate_person(request: HttpRequest, username: str) -> HttpResponse:
     person = _get_person_or_404(username)
     people.set_active(request.user, person, True)
+    record(request, AuditEvent.Action.PERSON_REACTIVATED, person_label(person))
     messages.success(request, f"{_display_name(person)} can log in again.")
     return redirect("accounts:team")
 
@@ -141,6 +150,7 @@ def new_link(request: HttpRequest, username: str) -> HttpResponse:
         return redirect("accounts:team")
     people.retire_old_links(person)
     _remember_link(request, person, replaces_earlier=True)
+    record(request, AuditEvent.Action.LINK_ISSUED, person_label(person))
     return redirect("accounts:team")
 
 
