@@ -22,6 +22,8 @@ from accounts import language, links, people
 from accounts.forms import AddPersonForm, ChangePasswordForm, ChooseFirstPasswordForm, LoginForm, MySettingsForm, RoleForm
 from accounts.models import Profile
 from accounts.roles import Role, can_generate, administrator_required, describe_role, profile_for, role_of
+from audit.models import AuditEvent
+from audit.record import person_label, record
 
 NEW_LINK_SESSION_KEY = "accounts:new_link"
 
@@ -91,6 +93,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
         role=form.cleaned_data["role"],
     )
     _remember_link(request, person)
+    record(request, AuditEvent.Action.PERSON_ADDED, person_label(person), role=role_of(person), link_issued=True)
     messages.success(request, _("%(name)s is added as %(role)s.") % {
         "name": _display_name(person), "role": _role_words(role_of(person))})
     return redirect("accounts:team")
@@ -104,11 +107,15 @@ def change_role(request: HttpRequest, username: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose administrator, member or viewer."))
         return redirect("accounts:team")
+    old_role = role_of(person)
     try:
         people.change_role(request.user, person, form.cleaned_data["role"])
     except people.PeopleError as problem:
         messages.error(request, str(problem))
     else:
+        if role_of(person) != old_role:
+            record(request, AuditEvent.Action.ROLE_CHANGED, person_label(person),
+                   **{"from": old_role, "to": role_of(person)})
         messages.success(request, _("%(name)s is now %(role)s.") % {
             "name": _display_name(person), "role": _role_words(role_of(person))})
     return redirect("accounts:team")
@@ -123,6 +130,7 @@ def deactivate_person(request: HttpRequest, username: str) -> HttpResponse:
     except people.PeopleError as problem:
         messages.error(request, str(problem))
     else:
+        record(request, AuditEvent.Action.PERSON_DEACTIVATED, person_label(person))
         messages.success(
             request,
             _("%(name)s is deactivated and can no longer log in. Their work stays in Atelier.")
@@ -136,6 +144,7 @@ def deactivate_person(request: HttpRequest, username: str) -> HttpResponse:
 def reactivate_person(request: HttpRequest, username: str) -> HttpResponse:
     person = _get_person_or_404(username)
     people.set_active(request.user, person, True)
+    record(request, AuditEvent.Action.PERSON_REACTIVATED, person_label(person))
     messages.success(request, _("%(name)s can log in again.") % {"name": _display_name(person)})
     return redirect("accounts:team")
 
@@ -150,6 +159,7 @@ def new_link(request: HttpRequest, username: str) -> HttpResponse:
         return redirect("accounts:team")
     people.retire_old_links(person)
     _remember_link(request, person, replaces_earlier=True)
+    record(request, AuditEvent.Action.LINK_ISSUED, person_label(person))
     return redirect("accounts:team")
 
 

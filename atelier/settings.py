@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "studio",
     "gallery",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -87,7 +88,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After the htmx middleware (request.htmx) and messages: turns login redirects of
+    # expired sessions into a message, and into HX-Redirect for htmx polls.
+    "accounts.session_expiry.session_expiry_middleware",
     "studio.middleware.first_run_middleware",
+    "audit.middleware.admin_audit_middleware",
 ]
 
 ROOT_URLCONF = "atelier.urls"

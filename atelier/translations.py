@@ -28,10 +28,27 @@ ROOT = Path(settings.BASE_DIR)
 LOCALE_DIR = ROOT / "locale"
 SOURCE_LANGUAGE = "en"
 DOMAIN = "django"
-# Where user-facing strings live. Command-line tools (management commands, backup) talk to
-# operators in English and are left out, like migrations.
-PYTHON_ROOTS = ("accounts", "atelier", "gallery", "studio")
-TEMPLATE_ROOTS = ("templates", "accounts/templates", "gallery/templates", "studio/templates")
+# Where user-facing strings live: the settings package and every app of ours (a new app is
+# picked up by itself), templates/ and each app's templates/. Command-line tools
+# (management commands, backup) talk to operators in English and are left out, like migrations.
+
+
+def _our_apps() -> tuple[str, ...]:
+    from django.apps import apps
+
+    ours = [Path(config.path).relative_to(ROOT) for config in apps.get_app_configs()
+            if Path(config.path).is_relative_to(ROOT)]
+    # Installed packages may live under the project too (.venv): only our own folders count.
+    ours = [path for path in ours if not path.parts[0].startswith(".") and "site-packages" not in path.parts]
+    return tuple(sorted({"atelier", *(path.as_posix() for path in ours)}))
+
+
+def _template_roots() -> tuple[str, ...]:
+    dirs = [Path(directory) for engine in settings.TEMPLATES for directory in engine.get("DIRS", [])]
+    dirs += [ROOT / app / "templates" for app in _our_apps()]
+    return tuple(sorted({path.relative_to(ROOT).as_posix() for path in dirs if path.is_relative_to(ROOT)}))
+
+
 SKIPPED_PARTS = frozenset({"migrations", "management", "__pycache__"})
 SKIPPED_FILES = frozenset({"gallery/backup.py", "atelier/translations.py", "atelier/settings.py"})
 
@@ -61,12 +78,12 @@ class Found:
 
 def source_files() -> Iterator[tuple[str, Path]]:
     """("python" | "template", path) for every file whose strings are translated."""
-    for root in PYTHON_ROOTS:
+    for root in _our_apps():
         for path in sorted((ROOT / root).rglob("*.py")):
             relative = path.relative_to(ROOT)
             if SKIPPED_PARTS.isdisjoint(relative.parts) and relative.as_posix() not in SKIPPED_FILES:
                 yield "python", path
-    for root in TEMPLATE_ROOTS:
+    for root in _template_roots():
         base = ROOT / root
         if base.is_dir():
             for path in sorted(base.rglob("*.html")) + sorted(base.rglob("*.txt")):

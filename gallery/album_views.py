@@ -15,6 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import can_generate
 from atelier.lookups import get_or_404
+from audit.models import AuditEvent
+from audit.record import record, share_link_details, share_link_target
 from gallery import sharing
 from gallery.forms import AlbumForm, ShareLinkForm
 from gallery.models import Album, AlbumItem, Asset
@@ -75,9 +77,13 @@ def album_detail(request: HttpRequest, album_id: str) -> HttpResponse:
 @require_POST
 def album_edit(request: HttpRequest, album_id: str) -> HttpResponse:
     album = _get_editable_album(request, album_id)
+    old_visibility = album.visibility
     form = AlbumForm(request.POST, instance=album)
     if form.is_valid():
         form.save()
+        if album.visibility != old_visibility:
+            record(request, AuditEvent.Action.ALBUM_VISIBILITY, f"Album “{album.name}” ({album.id})",
+                   **{"from": old_visibility, "to": album.visibility})
         messages.success(request, _("Album saved."))
     else:
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
@@ -135,6 +141,7 @@ def album_share(request: HttpRequest, album_id: str) -> HttpResponse:
     form = ShareLinkForm(request.POST)
     if form.is_valid():
         link = form.create(request.user, album=album)
+        record(request, AuditEvent.Action.SHARE_CREATED, share_link_target(link), **share_link_details(link))
         messages.success(request, _("Share link created. Anyone with it can open this album: %(link)s") % {
             "link": request.build_absolute_uri(reverse("gallery:shared", args=[link.token]))})
     return redirect("gallery:album", album.id)

@@ -15,6 +15,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from atelier.lookups import get_or_404
+from audit.models import AuditEvent
+from audit.record import record, share_link_details, share_link_target
 from gallery import actions, sharing
 from gallery.browse import GalleryFilters, after_cursor, before_cursor, encode_cursor, filtered_assets, page_of
 from gallery.downloads import original_response, zip_response
@@ -220,7 +222,11 @@ def change_visibility(request: HttpRequest, asset_id: str) -> HttpResponse:
     if visibility not in Visibility.values:
         messages.error(request, _("Choose who may see this: the team, or only you."))
     else:
+        old_visibility = asset.visibility
         actions.set_visibility(asset, visibility)
+        if visibility != old_visibility:
+            record(request, AuditEvent.Action.ITEM_VISIBILITY, f"Item {asset.id}",
+                   **{"from": old_visibility, "to": visibility, "whole_job": bool(asset.generation_id)})
         messages.success(request, _("Only you (and administrators) can see this now.") if visibility == Visibility.PRIVATE
                          else _("The whole team can see this now."))
     return redirect("gallery:detail", asset.id)
@@ -233,6 +239,7 @@ def share_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
     form = ShareLinkForm(request.POST)
     if form.is_valid():
         link = form.create(request.user, asset=asset)
+        record(request, AuditEvent.Action.SHARE_CREATED, share_link_target(link), **share_link_details(link))
         messages.success(request, _("Share link created. Anyone with it can open this item: %(link)s") % {
             "link": request.build_absolute_uri(reverse("gallery:shared", args=[link.token]))})
     else:
@@ -249,7 +256,8 @@ def revoke_share(request: HttpRequest, link_id: int) -> HttpResponse:
         or (link.album is not None and may_edit_album(request.user, link.album)))
     if not target_ok:
         raise Http404("No such link.")
-    sharing.revoke(link)
+    if sharing.revoke(link):
+        record(request, AuditEvent.Action.SHARE_WITHDRAWN, share_link_target(link), **share_link_details(link))
     messages.success(request, _("The link no longer works."))
     if link.asset_id:
         return redirect("gallery:detail", link.asset_id)

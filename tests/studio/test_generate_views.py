@@ -171,4 +171,5 @@ def test_outputs_are_served_to_logged_in_people_only(fal_service, member_client,
     assert member_client.get(reverse("gallery:asset_thumbnail", args=[asset.id]))["Content-Type"] == "image/webp"
     assert client.get(file_url).status_code == 302  # to the login page
     card = member_client.get(reverse("studio:job_card", args=[generation.id])).content.decode()
-    assert file_url in card
+    # The card's output opens the item's page (keyboard navigation, reuse, albums), not the bare file.
+    assert reverse("gallery:detail", args=[asset.id]) in card
