@@ -11,6 +11,9 @@
     if (!counter) { return; }
     var n = boxes().filter(function (box) { return box.checked; }).length;
     counter.textContent = n === 0 ? "Nothing selected" : n + (n === 1 ? " item selected" : " items selected");
+    // The actions show once something is selected (without this script they always show).
+    var bar = counter.closest(".bulk__bar");
+    if (bar) { bar.classList.toggle("bulk__bar--idle", n === 0); }
     document.querySelectorAll("[data-tile]").forEach(function (tile) {
       tile.classList.toggle("tile--selected", tile.querySelector(".tile__select").checked);
     });
@@ -68,4 +71,5 @@
   });
 
   document.addEventListener("htmx:afterSwap", updateCount);
+  document.addEventListener("DOMContentLoaded", updateCount);
 })();
