@@ -8,17 +8,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Generation(models.Model):
     class State(models.TextChoices):
-        SUBMITTING = "submitting", "Sending to the service"
-        QUEUED = "queued", "Waiting in the queue"
-        RUNNING = "running", "Generating"
-        COLLECTING = "collecting", "Saving the results"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        SUBMITTING = "submitting", _("Sending to the service")
+        QUEUED = "queued", _("Waiting in the queue")
+        RUNNING = "running", _("Generating")
+        COLLECTING = "collecting", _("Saving the results")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     FINAL_STATES = frozenset({State.DONE, State.FAILED, State.CANCELLED})
     # States a tracker looks after: the request exists upstream and is not collected yet.
