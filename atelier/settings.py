@@ -82,20 +82,29 @@ INSTALLED_APPS = [
     "accounts",
     "studio",
     "gallery",
+    "audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (Accept-Language) or the picker's cookie, then the
+    # person's own choice once logged in (accounts.language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.language.personal_language_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After the htmx middleware (request.htmx) and messages: turns login redirects of
+    # expired sessions into a message, and into HX-Redirect for htmx polls.
+    "accounts.session_expiry.session_expiry_middleware",
     "studio.middleware.first_run_middleware",
+    "audit.middleware.admin_audit_middleware",
 ]
 
 ROOT_URLCONF = "atelier.urls"
@@ -110,6 +119,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "accounts.language.language_choices",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studio.context_processors.fal_service",
@@ -167,6 +178,16 @@ RQ = {"WORKER_CLASS": "rq.worker.SimpleWorker"}
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_JOB_TIMEOUT_SECONDS", 900, minimum=30),
                          "DEFAULT_RESULT_TTL": 3600}}
 
+# Login rate limits (accounts.throttle) count in the cache: with several web processes it must
+# be shared. Use another Redis database than the queue's (cache.clear() empties its database).
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL")
+if CACHE_REDIS_URL:
+    if not CACHE_REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingError("CACHE_REDIS_URL", "expected a redis://, rediss:// or unix:// URL.")
+    _require("redis", "CACHE_REDIS_URL", "rq")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_REDIS_URL,
+                          "KEY_PREFIX": "atelier"}}
+
 # --- Accounts -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -179,7 +200,15 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Language and time ----------------------------------------------------------------
+# English and Vietnamese; catalogues in locale/ (see docs/translating.md).
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("vi", "Tiếng Việt")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date formats per language (atelier/formats/<lang>/formats.py) over Django's.
+FORMAT_MODULE_PATH = ["atelier.formats"]
+# The picker's cookie outlives the session, so the login page keeps the chosen language.
+LANGUAGE_COOKIE_AGE = 365 * 86400
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -228,6 +257,7 @@ ATELIER_MAX_UPLOAD_BYTES = env_int("ATELIER_MAX_UPLOAD_MB", 20, minimum=1) * 1_0
 SECURE_COOKIES = env_bool("SECURE_COOKIES", IS_PRODUCTION)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,4 +1,4 @@
-"""A scaled-out Atelier on this machine: web, RQ worker and tracker processes over PostgreSQL and Redis.
+"""A scaled-out Atelier on this machine: gunicorn, RQ worker and tracker processes over PostgreSQL and Redis.
 
 Used by tests/scale and bench/rq_throughput.py. Every process is a real `manage.py` child with
 the production-style settings (DATABASE_URL, TASKS_BACKEND=rq, REDIS_URL); each gets its own
@@ -132,12 +132,12 @@ class Cluster:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
         return completed.stdout
 
-    def start(self, name: str, *args: str) -> subprocess.Popen:
+    def start(self, name: str, *args: str, program: tuple[str, ...] = ()) -> subprocess.Popen:
         log = self.var_dir / f"{name}.log"
         self.logs[name] = log
         with open(log, "wb") as out:
-            process = subprocess.Popen([sys.executable, str(REPO / "manage.py"), *args], env=self.env, cwd=REPO,
-                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen([*(program or (sys.executable, str(REPO / "manage.py"))), *args], env=self.env,
+                                       cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
 
@@ -152,7 +152,9 @@ class Cluster:
 
     def start_web(self, name: str) -> str:
         port = free_port()
-        self.start(name, "runserver", f"127.0.0.1:{port}", "--noreload")
+        # The production web server, as docs/deployment.md runs it (smaller: the machine is shared).
+        self.start(name, "atelier.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2",
+                   "--worker-class", "gthread", program=(sys.executable, "-m", "gunicorn"))
         url = f"http://127.0.0.1:{port}"
         _wait_for_port(port, self.processes[name], self.logs[name])
         return url

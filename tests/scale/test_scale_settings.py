@@ -6,6 +6,7 @@ from tests.test_settings import run_manage
 
 SHOW = ("from django.conf import settings as s; print(s.TASKS['default']['BACKEND'], s.RQ_QUEUES['default']['URL'], "
         "s.STORAGES['default']['BACKEND'], s.STORAGES['default'].get('OPTIONS', {}).get('secret_key'), "
+        "s.CACHES['default']['BACKEND'].rsplit('.', 1)[-1], "
         "' '.join(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']))")
 
 
@@ -14,11 +15,12 @@ def test_rq_and_a_bucket_are_chosen_by_settings_alone(tmp_path):
     secret.write_text("from-a-file\n")
     completed = run_manage(tmp_path, "shell", "-c", SHOW, TASKS_BACKEND="rq", REDIS_URL="redis://cache:6379/3",
                            S3_BUCKET="media", S3_ENDPOINT_URL="https://s3.example.com", S3_ACCESS_KEY_ID="id",
-                           S3_SECRET_ACCESS_KEY_FILE=str(secret), FILE_SERVING="presigned")
+                           S3_SECRET_ACCESS_KEY_FILE=str(secret), FILE_SERVING="presigned",
+                           CACHE_REDIS_URL="redis://cache:6379/4")
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == [
         "django_tasks_rq.RQBackend", "redis://cache:6379/3", "storages.backends.s3.S3Storage", "from-a-file",
-        "'self'", "data:", "blob:", "https://s3.example.com"]
+        "RedisCache", "'self'", "data:", "blob:", "https://s3.example.com"]
 
 
 def test_the_embedded_defaults_stay_local(tmp_path):
@@ -35,6 +37,7 @@ def test_impossible_combinations_are_refused_by_name(tmp_path):
         ({"S3_BUCKET": "media", "FILE_SERVING": "x-sendfile"}, "FILE_SERVING: x-sendfile needs media on local disk"),
         ({"S3_BUCKET": "media", "S3_ENDPOINT_URL": "minio:9000"}, "S3_ENDPOINT_URL"),
         ({"TASKS_BACKEND": "celery"}, "TASKS_BACKEND"),
+        ({"CACHE_REDIS_URL": "cache:6379"}, "CACHE_REDIS_URL"),
     ]
     for env, message in cases:
         completed = run_manage(tmp_path, "check", **env)
