@@ -143,7 +143,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def job_card(request: HttpRequest, generation_id: str) -> HttpResponse:
-    """The job card fragment. Reads the database only: workers talk to fal, never this view."""
+    """The job card fragment. Reads the database only: workers talk to fal, never this view.
+
+    Every open job's card asks once a second, so it does the least it can: no outputs
+    query before there can be outputs (`Generation.outputs`). bench/load_job_cards.py
+    measures it.
+    """
     generation = _get_generation_for_user(request, generation_id)
     response = render(request, "studio/_job_card.html", {"job": generation})
     if generation.is_final:
