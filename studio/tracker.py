@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.db import close_old_connections
 
-from studio import jobs
+from studio import jobs, recovery
 
 logger = logging.getLogger(__name__)
 # Downloads and thumbnails run on their own threads, so status checks never queue behind them.
@@ -35,6 +35,7 @@ def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | 
     busy: set[Future] = set()
     room = threading.Condition()
     logger.info("Tracker started with %d threads", threads)
+    recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
 
     def finished(_: Future) -> None:
         with room:
@@ -42,7 +43,18 @@ def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | 
 
     collectors = ThreadPoolExecutor(max_workers=COLLECT_THREADS, thread_name_prefix="collect")
 
+    collecting: set[str] = set()
+    collecting_lock = threading.Lock()
+
     def collect_later(generation) -> None:
+        # A job whose lease ran out while queued here is claimed again: queue it once only
+        # (the new claim then just extends its lease), else waiting collects multiply.
+        key = str(generation.id)
+        with collecting_lock:
+            if key in collecting:
+                return
+            collecting.add(key)
+
         # Status checks never wait behind downloads and thumbnails: collecting has its own threads.
         def run() -> None:
             try:
@@ -50,6 +62,8 @@ def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | 
             except Exception:
                 logger.exception("Collecting generation %s failed", generation.id)
             finally:
+                with collecting_lock:
+                    collecting.discard(key)
                 close_old_connections()
         collectors.submit(run)
 
