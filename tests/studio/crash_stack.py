@@ -109,7 +109,7 @@ class Stack:
         self.port = free_port()
         self.web_url = f"http://127.0.0.1:{self.port}"
         self.env = base_env(self.folder, fal_url=self.simulator.base_url)
-        self.env.update({"FAL_TIMEOUT_SECONDS": "2", "ATELIER_CLAIM_LEASE_SECONDS": "8",
+        self.env.update({"FAL_TIMEOUT_SECONDS": "2", "TRACK_LEASE_SECONDS": "8",
                          "ATELIER_SUBMIT_CONFIRM_SECONDS": "10", **self.settings})
         if self.public_url:
             self.env["PUBLIC_BASE_URL"] = self.web_url
