@@ -39,20 +39,20 @@ def _open_details(selector: str) -> Callable:
     return act
 
 
-# The actions find inputs by id and buttons by form, not by their words, so the same tour
-# runs in every language.
+# Actions find controls by name or id, not by their words: the tour runs in every language.
 def _add_person(page) -> None:
     """The Team page right after adding someone: the one-time link panel shows."""
-    page.locator("#id_username").fill("linh")
-    page.locator("#id_name").fill("Linh Pham")
-    page.locator("form[action$='/team/add/'] button[type=submit]").click()
+    form = page.locator("form[action$='/team/add/']")
+    form.locator("[name=username]").fill("linh")
+    form.locator("[name=name]").fill("Linh Pham")
+    form.locator("button[type=submit]").click()
     page.locator("#one-time-link").wait_for()
 
 
 def _wrong_password(page) -> None:
-    page.locator("#id_username").fill("mina")
-    page.locator("#id_password").fill("not-her-password")
-    page.locator("main form button[type=submit]").click()
+    page.locator("[name=username]").fill("mina")
+    page.locator("[name=password]").fill("not-her-password")
+    page.locator("main button[type=submit]").click()
     page.get_by_role("alert").wait_for()
 
 
