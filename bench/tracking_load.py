@@ -151,6 +151,8 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
         polling = sampler.window(submitted, first_upstream_done)
         overall = sampler.window(started, ended)
         errors = [line for line in Path(log_path).read_text().splitlines() if "ERROR" in line or "Traceback" in line]
+        if errors:
+            print(f"--- tracker log (errors found) ---\n{Path(log_path).read_text()[-6000:]}", file=sys.stderr)
         connections.close_all()
     return {
         "done": len(done), "not_done": len(rows) - len(done), "detect": detect, "save": save,

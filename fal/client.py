@@ -136,6 +136,7 @@ class FalClient:
         retry: RetryPolicy | None = None,
         max_retry_after: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
         trusted_file_hosts: frozenset[str] = frozenset(),
         resolve: Callable[[str], set[str]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -152,6 +153,7 @@ class FalClient:
         # instead of holding a worker thread.
         self.max_retry_after = max_retry_after
         self._key = key
+        self._async_transport = async_transport
         # Hosts allowed to serve result files even on a private address (besides the base host).
         self.trusted_file_hosts = trusted_file_hosts
         self._resolve = resolve or _resolve_host
@@ -210,6 +212,25 @@ class FalClient:
 
     def status(self, handle: RequestHandle, *, with_logs: bool = True) -> Status:
         response = self._call(_STATUS, "GET", handle.status_url, params={"logs": "1" if with_logs else "0"})
+        return parse_status(self._json(response))
+
+    # --- Status from an event loop (the tracker watches many jobs from one thread) ----------
+    def open_async(self, *, max_connections: int = 64) -> httpx.AsyncClient:
+        """An httpx.AsyncClient for `astatus`, owned (and closed) by the caller's event loop."""
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        return httpx.AsyncClient(timeout=self._api.timeout, limits=limits, headers={"User-Agent": "atelier-fal/1"},
+                                 transport=self._async_transport)
+
+    async def astatus(self, http: httpx.AsyncClient, handle: RequestHandle, *, with_logs: bool = True) -> Status:
+        """status() in one attempt, for an event loop: the caller schedules the next look, so a
+        failure is raised at once (with Retry-After on a 429) instead of sleeping here."""
+        try:
+            response = await http.get(handle.status_url, params={"logs": "1" if with_logs else "0"},
+                                      headers=self._headers())
+        except httpx.TransportError as exc:
+            raise errors.NetworkError(f"Could not reach the service ({type(exc).__name__}).") from None
+        if response.status_code >= 400:
+            raise self._error_for(response)
         return parse_status(self._json(response))
 
     def result(self, handle: RequestHandle) -> dict[str, Any]:

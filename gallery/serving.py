@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 
 
@@ -30,4 +30,16 @@ def file_response(stored: FieldFile, content_type: str, *, download_name: str | 
     # Files sit behind a permission check: shared caches must not keep them.
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def thumbnail_response(asset) -> HttpResponse:
+    """The thumbnail; for an image whose thumbnail is still being made, the original meanwhile,
+    marked not to be cached so the browser picks up the real thumbnail later."""
+    if asset.thumbnail:
+        return file_response(asset.thumbnail, "image/webp")
+    if not asset.is_image:
+        raise Http404("This item has no thumbnail.")
+    response = file_response(asset.file, asset.content_type)
+    response["Cache-Control"] = "private, no-cache"
     return response
