@@ -35,7 +35,7 @@ State = Generation.State
 # Downloads and saving run on their own threads, so status polls never queue behind them.
 COLLECT_THREADS = 4
 # Status requests in the air at once (and connections to the service).
-CONCURRENCY = 64
+CONCURRENCY = 32
 # The most jobs one tracker watches; more stay in the database for another tracker.
 MAX_WATCHED = 5000
 # How often a watched job is looked at: soon after submission, then every POLL_INTERVAL.
@@ -94,28 +94,37 @@ class Tracker:
         """The loop itself; `run` sets up the threads it uses (tests may supply their own)."""
         client = jobs.get_client()
         http = client.open_async(max_connections=self.concurrency)
-        loop = asyncio.get_running_loop()
-        last_claim = last_renew = 0.0
         try:
             async with http:
-                while not stop.is_set():
-                    now = time.monotonic()
-                    if now - last_claim >= self.claim_every:
-                        last_claim = now
-                        await self._claim()
-                    self._start_due_looks(client, http, loop)
-                    if self._changes or self._failures:
-                        await self._flush()
-                    if now - last_renew >= RENEW_EVERY:
-                        last_renew = now
-                        await self._renew()
-                    await asyncio.sleep(self.tick)
+                # Two tasks: looks start on time even while the database is slow (SQLite may
+                # wait for its write lock behind a submit or a collect).
+                await asyncio.gather(self._look_loop(client, http, stop), self._database_loop(stop))
                 while self._in_air:  # let the looks in the air land, then write them
                     await asyncio.sleep(self.tick)
                 await self._flush()
         finally:
             # Hand the watched jobs back, so a restarted tracker looks at them at once.
             await self._in_db(jobs.release, list(self.watched))
+
+    async def _look_loop(self, client: fal.FalClient, http, stop: threading.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self._start_due_looks(client, http, loop)
+            await asyncio.sleep(self.tick)
+
+    async def _database_loop(self, stop: threading.Event) -> None:
+        last_claim = last_renew = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if now - last_claim >= self.claim_every:
+                last_claim = now
+                await self._claim()
+            if self._changes or self._failures:
+                await self._flush()
+            if now - last_renew >= RENEW_EVERY:
+                last_renew = now
+                await self._renew()
+            await asyncio.sleep(self.tick)
 
     async def _in_db(self, function, *args):
         def run():
