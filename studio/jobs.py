@@ -16,6 +16,7 @@ import math
 import re
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -33,13 +34,19 @@ State = Generation.State
 
 POLL_INTERVAL = timedelta(seconds=1)
 # A tracker that claims a job holds it this long; if it dies, another picks the job up.
-CLAIM_LEASE = timedelta(seconds=60)
+CLAIM_LEASE = timedelta(seconds=settings.TRACK_LEASE_SECONDS)
 # Passing upstream trouble is retried with backoff up to this long before the job fails.
 GIVE_UP_AFTER = timedelta(minutes=30)
 MAX_LOG_LINES = 50
 MAX_DOWNLOAD_ATTEMPTS = 3
 
 WAITING_FOR_SERVICE = "Waiting for the service to answer. Atelier keeps trying."
+# Stored in English, translated when shown (studio.stored_text lists every message of this module).
+MISLABELLED_OUTPUT = {
+    "image": "The service called this file an image, but it is not one.",
+    "video": "The service called this file a video, but it is not one.",
+    "audio": "The service called this file an audio file, but it is not one.",
+}
 
 
 # --- Submit -----------------------------------------------------------------------------
@@ -85,6 +92,33 @@ def submit(generation_id: str) -> None:
         _cancel_upstream(generation.model_id, handle.request_id)
 
 
+# A submission whose claim lapsed this long ago lost its worker (killed, machine gone): nothing
+# was stored, so it is sent again. Far beyond the slowest submit (retries ride out 429s for minutes).
+ABANDONED_SUBMIT_AFTER = timedelta(minutes=10)
+
+
+def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
+    """Hand submissions whose worker died holding the claim on to another worker."""
+    from studio.tasks import submit_generation
+
+    with transaction.atomic():
+        abandoned = [str(pk) for pk in Generation.objects.select_for_update(skip_locked=True).filter(
+            state=State.SUBMITTING, request_id="", next_check_at__lt=timezone.now() - ABANDONED_SUBMIT_AFTER,
+        ).values_list("id", flat=True)[:limit]]
+        # Unclaimed again: the new task claims it as the first one did.
+        Generation.objects.filter(id__in=abandoned, state=State.SUBMITTING, request_id="").update(next_check_at=None)
+    for generation_id in abandoned:
+        logger.warning("Generation %s lost its worker while being sent; sending it again", generation_id)
+        try:
+            submit_generation.enqueue(generation_id)
+        except Exception:
+            # The queue is unreachable: mark it abandoned again, so the next sweep retries.
+            Generation.objects.filter(id=generation_id, state=State.SUBMITTING, next_check_at__isnull=True).update(
+                next_check_at=timezone.now() - ABANDONED_SUBMIT_AFTER)
+            raise
+    return abandoned
+
+
 def _submit_failed(generation: Generation, error: fal.FalError) -> None:
     if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
         Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
@@ -115,8 +149,10 @@ def claim_due_rows(limit: int = 200) -> list[Generation]:
                    .filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
                    .order_by("next_check_at").only(*_CHECK_FIELDS)[:limit])
         if due:
-            Generation.objects.filter(id__in=[generation.id for generation in due]).update(
-                next_check_at=now + CLAIM_LEASE)
+            until = now + CLAIM_LEASE
+            Generation.objects.filter(id__in=[generation.id for generation in due]).update(next_check_at=until)
+            for generation in due:
+                generation.next_check_at = until  # the lease we hold (studio.leases renews it)
     return due
 
 
@@ -300,8 +336,7 @@ def _save_output(client: fal.FalClient, generation: Generation, position: int, i
     verified = verify(path, size, checksum, claimed_type=item.content_type)
     if item.kind in ("image", "video", "audio") and verified.kind == "file":
         verified.path.unlink(missing_ok=True)
-        raise IngestError(f"The service called this file {'an' if item.kind == 'image' else 'a'} {item.kind}, "
-                          "but it is not one.")
+        raise IngestError(MISLABELLED_OUTPUT[item.kind])
     store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
                 position=position, nsfw=nsfw, original_name=_safe_name(item.file_name),
                 thumbnail_later=True)  # saved now; the tracker's PreviewMaker makes the thumbnail

@@ -8,8 +8,10 @@ position, new log lines) is written, for all jobs of a pass in one transaction; 
 every watched job are renewed together. Database work runs on one thread of its own, in order.
 
 Completed jobs are collected at once (fal keeps results only minutes) on their own threads,
-so polls never wait behind downloads; their thumbnails follow in a worker process
-(gallery.previews), so "saved" never waits for the WebP encoder.
+so polls never wait behind downloads; a lease held for the whole download (studio.leases)
+makes sure exactly one tracker collects each job. Their thumbnails follow in a worker process
+(gallery.previews), so "saved" never waits for the WebP encoder. Once a minute the tracker
+also hands on submissions whose worker died (jobs.requeue_abandoned_submissions).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.db import close_old_connections
 import fal
 from gallery.previews import PreviewMaker
 from studio import jobs
+from studio.leases import LeaseKeeper
 from studio.models import Generation
 
 logger = logging.getLogger(__name__)
@@ -41,8 +44,10 @@ MAX_WATCHED = 5000
 # How often a watched job is looked at: soon after submission, then every POLL_INTERVAL.
 FIRST_LOOKS = (0.25, 0.5)
 POLL_INTERVAL = 1.0
-# Leases are renewed well before they run out (jobs.CLAIM_LEASE is 60 s).
-RENEW_EVERY = 15.0
+# Leases of watched jobs are renewed well before they run out (a third of jobs.CLAIM_LEASE).
+RENEW_EVERY = jobs.CLAIM_LEASE.total_seconds() / 3
+# How often a tracker looks for submissions whose worker died (studio.jobs.ABANDONED_SUBMIT_AFTER).
+SWEEP_SECONDS = 60.0
 
 
 @dataclass(order=True)
@@ -71,6 +76,7 @@ class Tracker:
         self._changes: dict[str, dict] = {}  # per job, written at the next flush
         self._failures: list[tuple[Generation, fal.FalError]] = []
         self._in_air = 0
+        self._leases = LeaseKeeper()
 
     # --- Running ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -85,6 +91,7 @@ class Tracker:
             asyncio.run(self.watch(stop))
         finally:
             self._collectors.shutdown(wait=True)
+            self._leases.stop()
             self._db.submit(close_old_connections).result()
             self._db.shutdown(wait=True)
             if preview_thread is not None:
@@ -113,9 +120,15 @@ class Tracker:
             await asyncio.sleep(self.tick)
 
     async def _database_loop(self, stop: threading.Event) -> None:
-        last_claim = last_renew = 0.0
+        last_claim = last_renew = last_sweep = 0.0
         while not stop.is_set():
             now = time.monotonic()
+            if now - last_sweep >= SWEEP_SECONDS:
+                last_sweep = now
+                try:
+                    await self._in_db(jobs.requeue_abandoned_submissions)
+                except Exception:
+                    logger.exception("Looking for abandoned submissions failed; trying again later")
             if now - last_claim >= self.claim_every:
                 last_claim = now
                 await self._claim()
@@ -146,7 +159,7 @@ class Tracker:
         for row in rows:
             generation_id = str(row.id)
             if row.state == State.COLLECTING:
-                self._collect(generation_id)
+                self._collect(generation_id, row.next_check_at)  # the lease claim_due_rows wrote
             elif generation_id not in self.watched:
                 self.watched[generation_id] = _Watched(row)
                 heapq.heappush(self._due, _Due(now, generation_id))
@@ -225,14 +238,23 @@ class Tracker:
         for generation_id in gone:
             self.watched.pop(generation_id, None)
         for generation_id in collecting:
-            self._collect(generation_id)
+            self._collect(generation_id, changes[generation_id]["next_check_at"])  # the lease we wrote
 
-    def _collect(self, generation_id: str) -> None:
+    def _collect(self, generation_id: str, lease) -> None:
         def run() -> None:
             try:
                 generation = Generation.objects.filter(id=generation_id, state=State.COLLECTING).first()
-                if generation is not None:
+                if generation is None:
+                    return
+                # Still ours after waiting for a free thread (our lease is the token)? Then keep
+                # it ours until it is saved; a tracker that took it over meanwhile collects it.
+                generation.next_check_at = lease
+                if not self._leases.take(generation):
+                    return
+                try:
                     jobs.collect(generation)
+                finally:
+                    self._leases.release(generation)
             except Exception:
                 logger.exception("Collecting generation %s failed", generation_id)
             finally:

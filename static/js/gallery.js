@@ -10,7 +10,14 @@
     var counter = document.querySelector("[data-selected-count]");
     if (!counter) { return; }
     var n = boxes().filter(function (box) { return box.checked; }).length;
-    counter.textContent = n === 0 ? "Nothing selected" : n + (n === 1 ? " item selected" : " items selected");
+    // The words come translated from the page; "{n}" stands for the number.
+    var words = n === 0 ? counter.getAttribute("data-text-none") || "Nothing selected"
+      : n === 1 ? counter.getAttribute("data-text-one") || "{n} item selected"
+      : counter.getAttribute("data-text-many") || "{n} items selected";
+    counter.textContent = words.replace("{n}", n);
+    // The actions show once something is selected (without this script they always show).
+    var bar = counter.closest(".bulk__bar");
+    if (bar) { bar.classList.toggle("bulk__bar--idle", n === 0); }
     document.querySelectorAll("[data-tile]").forEach(function (tile) {
       tile.classList.toggle("tile--selected", tile.querySelector(".tile__select").checked);
     });
@@ -51,7 +58,7 @@
       if (source && navigator.clipboard) {
         navigator.clipboard.writeText(source.textContent.trim()).then(function () {
           var label = copy.textContent;
-          copy.textContent = "Copied";
+          copy.textContent = copy.getAttribute("data-copied-text") || "Copied";
           setTimeout(function () { copy.textContent = label; }, 1500);
         });
       }
@@ -68,4 +75,5 @@
   });
 
   document.addEventListener("htmx:afterSwap", updateCount);
+  document.addEventListener("DOMContentLoaded", updateCount);
 })();

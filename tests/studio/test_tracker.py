@@ -17,6 +17,7 @@ from django.db import connections
 from gallery import previews
 from gallery.models import Asset
 from studio import jobs, tracker
+from studio.leases import LeaseKeeper
 from studio.models import Generation
 
 from .conftest import make_generation
@@ -43,12 +44,15 @@ class Inline:
 @pytest.fixture
 def quick_tracker(fal_service, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # inline database work, see the docstring
+    monkeypatch.setattr(tracker, "close_old_connections", lambda: None)  # the test's connection stays open
     monkeypatch.setattr(tracker, "FIRST_LOOKS", (0.02,))
     monkeypatch.setattr(tracker, "POLL_INTERVAL", 0.05)
 
     def make() -> tracker.Tracker:
         watcher = tracker.Tracker(tick=0.01, claim_every=0.02, preview_processes=0)
         watcher._db = watcher._collectors = Inline()
+        # Its renewing thread would use a connection of its own; with an hour's lease it never runs.
+        watcher._leases = LeaseKeeper(lease=timedelta(hours=1))
         return watcher
     return make
 
@@ -189,6 +193,7 @@ def test_owed_thumbnails_are_made_in_a_worker_process(member, media_root, upload
         original(asset, made)
         stop.set()
     monkeypatch.setattr(previews, "record", record)
+    monkeypatch.setattr(previews, "close_old_connections", lambda: None)  # the test's connection stays open
     guard = threading.Timer(60, stop.set)  # a hang fails below instead of blocking the suite
     guard.daemon = True
     guard.start()
