@@ -40,6 +40,8 @@ _CLAIM_FIELDS = ("id", "kind", "file", "created_at", "thumbnail_due_at")
 def claim_due(limit: int = 8) -> list[Asset]:
     """Assets whose thumbnail is owed, each claimed (leased) for this maker."""
     now = timezone.now()
+    if not Asset.objects.filter(thumbnail_due_at__lte=now).exists():  # SQLite's write lock only for work
+        return []
     with transaction.atomic():
         due = list(Asset.objects.select_for_update(skip_locked=True).filter(thumbnail_due_at__lte=now)
                    .order_by("thumbnail_due_at").only(*_CLAIM_FIELDS)[:limit])

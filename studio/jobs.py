@@ -143,6 +143,9 @@ def claim_due(limit: int = 200) -> list[str]:
 def claim_due_rows(limit: int = 200) -> list[Generation]:
     """The due jobs themselves, claimed, with what a status check reads (saves a SELECT per check)."""
     now = timezone.now()
+    due_rows = Generation.objects.filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
+    if not due_rows.exists():  # a read first: SQLite's write lock only when there is work
+        return []
     with transaction.atomic():
         # PostgreSQL skips rows another tracker holds; SQLite's BEGIN IMMEDIATE serialises us.
         due = list(Generation.objects.select_for_update(skip_locked=True)
