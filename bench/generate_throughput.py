@@ -38,7 +38,7 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         context, ca_path = tls_context(workdir)
         os.environ["SSL_CERT_FILE"] = ca_path
     with Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context)) as sim:
-        setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
+        env = setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
         from django.db import connections
 
         from gallery.models import Asset
@@ -49,19 +49,34 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         stop = threading.Event()
         options = {name: value for name, value in (("collect_threads", args.collect_threads),
                                                    ("concurrency", args.concurrency)) if value}
-        tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, **options}, name="tracker")
+        if args.tracker_process:  # as deployed: `manage.py track` in a process of its own
+            import psutil
+            from tracking_load import start_tracker
 
-        tracker.start()
+            child = start_tracker({**env, **({"SSL_CERT_FILE": os.environ["SSL_CERT_FILE"]} if context else {})},
+                                  os.path.join(workdir, "tracker.log"), args)
+            tracker_cpu = lambda: sum(psutil.Process(child.pid).cpu_times()[:2])  # noqa: E731
+        else:
+            tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, **options}, name="tracker")
+            tracker.start()
+            tracker_cpu = lambda: 0.0  # noqa: E731 - counted in this process
+        tracker_before = tracker_cpu()
         cpu_before, busy_before = process_cpu(), machine_busy()
         started = time.time()
         submit_all(ids, args.submit_threads)
         submitted = time.time()
         wait_until_final(args.jobs, timeout=600)
         cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
+        tracker_used = tracker_cpu() - tracker_before
         thumbnails_at = wait_for_thumbnails(timeout=120)
-        helper_cpu = children_cpu()  # the thumbnail worker process, after it made every thumbnail
-        stop.set()
-        tracker.join()
+        # The thumbnail worker process, after it made every thumbnail.
+        helper_cpu = children_cpu(child.pid) if args.tracker_process else children_cpu()
+        if args.tracker_process:
+            child.terminate()
+            child.wait(timeout=60)
+        else:
+            stop.set()
+            tracker.join()
 
         rows = generation_rows()
         done = [row for row in rows if row["state"] == "done"]
@@ -76,6 +91,7 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             "wall": max(row["finished_at"].timestamp() for row in rows) - started,
             "thumbnails_after": thumbnails_at - max(row["finished_at"].timestamp() for row in rows),
             "thumbnails": Asset.objects.exclude(thumbnail="").count(), "helper_cpu": helper_cpu,
+            "tracker_cpu": tracker_used,
             "cpu": cpu_used, "busy": busy,
             "submit_wall": submitted - started,
             "done": len(done), "problems": problems,
@@ -92,6 +108,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
     parser.add_argument("--submit-threads", type=int, default=8, help="threads calling jobs.submit, like 8 task workers")
+    parser.add_argument("--tracker-process", action="store_true",
+                        help="run the tracker as `manage.py track` in its own process, as deployed")
     parser.add_argument("--collect-threads", type=int, help="the tracker's collecting threads (default: its own)")
     parser.add_argument("--concurrency", type=int, help="the tracker's status requests at once (default: its own)")
     parser.add_argument("--baseline-threads", type=int, default=32)
@@ -120,7 +138,9 @@ def main() -> None:
     rows = [
         ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
                                                       f"{atelier['assets']} assets)"),
-        ("  process CPU (Atelier + simulator)", f"{atelier['cpu']:.2f} s  (whole machine: {atelier['busy']:.2f} s)"),
+        ("  process CPU (Atelier + simulator)" if not args.tracker_process else "  bench process CPU (submits + simulator)",
+         f"{atelier['cpu']:.2f} s  (whole machine: {atelier['busy']:.2f} s)"),
+        *([("  tracker process CPU", f"{atelier['tracker_cpu']:.2f} s")] if args.tracker_process else []),
         ("  thumbnails made (worker process)", f"{atelier['thumbnails']}, the last {atelier['thumbnails_after']:.2f} s "
                                                f"after the last save; {atelier['helper_cpu']:.2f} s CPU"),
         ("  of which submitting all", f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)"),
@@ -142,7 +162,8 @@ def main() -> None:
         if 1 in baseline:
             rows.append(("ratio Atelier / fal-client (sequential)", f"{atelier['wall'] / baseline[1]['wall']:.2f}"))
     print_table(f"{args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run 0 s; "
-                f"Atelier over {scheme} with {database}, tracker {collect_threads} collecting threads; fal-client over https", rows)
+                f"Atelier over {scheme} with {database}, tracker {'process' if args.tracker_process else 'thread'} with "
+                f"{collect_threads} collecting threads; fal-client over https", rows)
 
 
 if __name__ == "__main__":

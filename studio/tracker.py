@@ -36,9 +36,11 @@ logger = logging.getLogger(__name__)
 State = Generation.State
 
 # Downloads and saving run on their own threads, so status polls never queue behind them.
-COLLECT_THREADS = 4
-# Status requests in the air at once (and connections to the service).
-CONCURRENCY = 32
+# Collecting mostly waits (on the service, on SQLite's write lock), so more threads than cores.
+COLLECT_THREADS = 12
+# Status requests in the air at once (and connections to the service): a look costs little CPU,
+# but on a busy machine each one waits tens of milliseconds for its answer.
+CONCURRENCY = 128
 # The most jobs one tracker watches; more stay in the database for another tracker.
 MAX_WATCHED = 5000
 # How often a watched job is looked at: soon after submission, then every POLL_INTERVAL.
@@ -219,6 +221,7 @@ class Tracker:
         finally:
             watched.polling = False
             self._in_air -= 1
+            self._start_due_looks(client, http, asyncio.get_running_loop())  # the freed slot at once
 
     def _schedule(self, watched: _Watched, after: float) -> None:
         heapq.heappush(self._due, _Due(time.monotonic() + after, str(watched.row.id)))
