@@ -58,6 +58,12 @@ class Generation(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # When the submit left for fal. Set (by the one worker holding the claim) before sending:
+    # a job sent but without a request id on record is never sent again (fal would bill twice).
+    submit_sent_at = models.DateTimeField(null=True, blank=True)
+    # The submit asked fal to call our webhook, which can still bring the request id after a
+    # crash between fal accepting the job and Atelier storing its id.
+    webhook_registered = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True, help_text="When the service finished.")
     finished_at = models.DateTimeField(null=True, blank=True, help_text="When we reached a final state.")
