@@ -213,7 +213,8 @@ class ScratchPostgres:
         from urllib.parse import urlsplit, urlunsplit
 
         self.admin_url = url
-        self.name = f"atelier_bench_{os.getpid()}_{int(time.time())}"
+        # ATELIER_BENCH_DB_SUFFIX (e.g. "_scale") tells apart the databases of people sharing a server.
+        self.name = f"atelier_bench_{os.getpid()}_{int(time.time())}{os.environ.get('ATELIER_BENCH_DB_SUFFIX', '')}"
         parts = urlsplit(url)
         self.url = urlunsplit(parts._replace(path="/" + self.name))
 

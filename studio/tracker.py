@@ -28,7 +28,7 @@ from django.db import close_old_connections
 
 import fal
 from gallery.previews import PreviewMaker
-from studio import jobs
+from studio import jobs, recovery
 from studio.leases import LeaseKeeper
 from studio.models import Generation
 
@@ -82,6 +82,7 @@ class Tracker:
 
     # --- Running ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
         preview_thread = None
         if self.previews is not None:
             preview_thread = threading.Thread(target=self.previews.run, args=(stop,), name="previews", daemon=True)
