@@ -6,6 +6,7 @@ and the checksum is computed on the way.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -26,6 +27,21 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 _IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
+# Errors of the disk, not of the file: waiting (for space, for permissions) will fix them.
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+STORAGE_DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def storage_problem(error: BaseException) -> str | None:
+    """"full" or "unwritable" when an OSError comes from the storage itself, else None."""
+    if isinstance(error, OSError):
+        if error.errno in STORAGE_FULL_ERRNOS:
+            return "full"
+        if error.errno in STORAGE_DENIED_ERRNOS:
+            return "unwritable"
+    return None
+
+
 class IngestError(Exception):
     """The file is not what it claims to be, or is incomplete. The message is plain language."""
 
@@ -43,10 +59,13 @@ class VerifiedFile:
 
 
 def temp_dir() -> Path:
-    """Temporary files live beside the media, so the final move is a rename on one volume."""
-    path = Path(settings.MEDIA_ROOT) / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Temporary files live beside the media, so the final move is a rename on one volume.
+
+    Each process has its own folder there, removed by the tracker if the process dies.
+    """
+    from gallery import scratch
+
+    return scratch.own_dir()
 
 
 def receive(chunks: Iterable[bytes], *, expected_bytes: int | None = None, max_bytes: int | None = None) -> tuple[Path, int, str]:
@@ -138,8 +157,12 @@ def make_thumbnail(path: Path) -> Path:
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
         handle = tempfile.NamedTemporaryFile(dir=temp_dir(), prefix="th-", suffix=".webp", delete=False)
-        with handle:
-            image.save(handle, "WEBP", quality=80, method=4)
+        try:
+            with handle:
+                image.save(handle, "WEBP", quality=80, method=4)
+        except BaseException:  # a full disk, say: no half-written thumbnail stays behind
+            Path(handle.name).unlink(missing_ok=True)
+            raise
     return Path(handle.name)
 
 

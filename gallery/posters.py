@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from gallery.ingest import THUMBNAIL_BOX, temp_dir
+from gallery.ingest import THUMBNAIL_BOX, storage_problem, temp_dir
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ def _save_webp(image: Image.Image, source: Path) -> Path | None:
             image.save(handle, "WEBP", quality=80, method=4)
     except OSError as error:
         Path(handle.name).unlink(missing_ok=True)
+        if storage_problem(error):
+            raise  # a full or locked disk is retried by the caller, not papered over
         logger.warning("No poster for %s: %s", source.name, error)
         return None
     return Path(handle.name)

@@ -23,11 +23,12 @@ from django.utils import timezone
 
 import fal
 from gallery.assets import store_asset
-from gallery.ingest import IngestError, receive, verify
+from gallery.ingest import IngestError, receive, storage_problem, verify
 from gallery.models import Asset
 from studio.input_images import MissingInputImage, resolve_inputs
 from studio.models import Generation
 from studio.upstream import get_client
+from studio.webhooks import webhook_url
 
 logger = logging.getLogger(__name__)
 State = Generation.State
@@ -50,12 +51,20 @@ MISLABELLED_OUTPUT = {
 
 
 # --- Submit -----------------------------------------------------------------------------
+# A worker that claimed a submission but died before sending it loses the claim after this;
+# the tracker's sweeper (studio.recovery) then sends it. A late original cannot send it too:
+# sending needs the claim it took (see _mark_sent).
+SUBMIT_PREPARE_LEASE = timedelta(seconds=15)
+
+
 def submit(generation_id: str) -> None:
     now = timezone.now()
+    lease = now + SUBMIT_PREPARE_LEASE
     # Claim the submission: two workers holding the same task must not send (and bill) it twice.
-    claimed = (Generation.objects.filter(id=generation_id, state=State.SUBMITTING, request_id="")
+    claimed = (Generation.objects.filter(id=generation_id, state=State.SUBMITTING, request_id="",
+                                         submit_sent_at__isnull=True)
                .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now))
-               .update(next_check_at=now + CLAIM_LEASE))
+               .update(next_check_at=lease))
     if not claimed:
         return
     generation = Generation.objects.get(id=generation_id)
@@ -70,26 +79,59 @@ def submit(generation_id: str) -> None:
         _fail(generation, error_type="internal", from_states=[State.SUBMITTING],
               message="Atelier could not prepare this job (its input images could not be read).")
         return
+    webhook = webhook_url(generation)
+    if not _mark_sent(generation, lease, webhook is not None):
+        return  # our claim lapsed and another worker took the job over, or it was cancelled
     client = get_client()
     try:
-        handle = client.submit(generation.model_id, arguments)
+        handle = client.submit(generation.model_id, arguments, webhook_url=webhook)
+    except fal.SubmitOutcomeUnknown as error:
+        submit_outcome_unknown(generation, error.message)
+        return
     except fal.FalError as error:
         _submit_failed(generation, error)
         return
+    record_request_id(generation, handle.request_id, handle.queue_position)
+
+
+def _mark_sent(generation: Generation, lease, webhook: bool) -> bool:
+    """Record that the submit is leaving, if our claim still holds. From here it is never resent."""
+    now = timezone.now()
+    marked = Generation.objects.filter(
+        id=generation.id, state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True, next_check_at=lease,
+    ).update(submit_sent_at=now, webhook_registered=webhook, next_check_at=now + submit_answer_lease())
+    if marked:
+        generation.submit_sent_at, generation.webhook_registered = now, webhook
+    return bool(marked)
+
+
+def submit_answer_lease() -> timedelta:
+    """Longest a live worker can wait for fal's answer to a submit (every attempt and wait)."""
+    client = get_client()
+    attempts = client.retry.max_attempts
+    waits = (attempts - 1) * max(client.max_retry_after, client.retry.max_delay)
+    return timedelta(seconds=attempts * settings.FAL_TIMEOUT_SECONDS + waits + 5)
+
+
+def record_request_id(generation: Generation, request_id: str, queue_position: int | None = None) -> bool:
+    """Store the request id fal gave this job (from the submit answer or its webhook); once only."""
     now = timezone.now()
     try:
         # The request id first: from here on the job can always be found again.
-        Generation.objects.filter(id=generation.id, request_id="").update(
-            request_id=handle.request_id, submitted_at=now)
+        stored = Generation.objects.filter(id=generation.id, request_id="").update(
+            request_id=request_id, submitted_at=now)
     except Exception:
         logger.critical("fal accepted generation %s as request %s (model %s) but it could not be stored",
-                        generation.id, handle.request_id, generation.model_id)
+                        generation.id, request_id, generation.model_id)
         raise
+    if not stored:
+        return False  # the webhook (or the submit answer) was first
     moved = Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
-        state=State.QUEUED, queue_position=handle.queue_position, next_check_at=now,
+        state=State.QUEUED, queue_position=queue_position, next_check_at=now,
         waiting_reason="", check_failures=0)
-    if not moved:  # cancelled while we were submitting: cancel upstream too
-        _cancel_upstream(generation.model_id, handle.request_id)
+    if not moved and Generation.objects.filter(id=generation.id, state=State.CANCELLED).exists():
+        _cancel_upstream(generation.model_id, request_id)  # cancelled while we were submitting
+    return True
 
 
 # A submission whose claim lapsed this long ago lost its worker (killed, machine gone): nothing
@@ -104,6 +146,7 @@ def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
     with transaction.atomic():
         abandoned = [str(pk) for pk in Generation.objects.select_for_update(skip_locked=True).filter(
             state=State.SUBMITTING, request_id="", next_check_at__lt=timezone.now() - ABANDONED_SUBMIT_AFTER,
+            submit_sent_at__isnull=True,  # a job that left is never resent (studio.recovery settles it)
         ).values_list("id", flat=True)[:limit]]
         # Unclaimed again: the new task claims it as the first one did.
         Generation.objects.filter(id__in=abandoned, state=State.SUBMITTING, request_id="").update(next_check_at=None)
@@ -121,17 +164,65 @@ def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
 
 def _submit_failed(generation: Generation, error: fal.FalError) -> None:
     if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
-        Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
-            waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1,
-            next_check_at=None)  # release the claim for the retry
         from studio.tasks import submit_generation
 
-        delay = _backoff(generation.check_failures + 1, error)
-        submit_generation.using(run_after=timezone.now() + delay).enqueue(str(generation.id))
+        retry_at = timezone.now() + _backoff(generation.check_failures + 1, error)
+        # Nothing was accepted: the job may be sent again, once the backoff has passed.
+        Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
+            waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1,
+            submit_sent_at=None, webhook_registered=False, next_check_at=retry_at)
+        submit_generation.using(run_after=retry_at).enqueue(str(generation.id))
         return
     field_errors = error.messages_by_field() if isinstance(error, fal.ValidationError) else {}
     _fail(generation, error_type=_error_kind(error), message=error.message, field_errors=field_errors,
           from_states=[State.SUBMITTING])
+
+
+def submit_outcome_unknown(generation: Generation, detail: str) -> None:
+    """The submit left but fal's answer did not come back: never resend it (fal may have it).
+
+    With a webhook registered, fal's call can still bring the request id, so the job waits for
+    it a while; without one nothing more can be learnt, and the job ends saying so plainly.
+    """
+    logger.warning("Submit of generation %s: outcome unknown (%s)", generation.id, detail)
+    confirm_by = generation.submit_sent_at + submit_confirm_window() if generation.submit_sent_at else None
+    if generation.webhook_registered and confirm_by and timezone.now() < confirm_by:
+        Generation.objects.filter(id=generation.id, state=State.SUBMITTING, request_id="").update(
+            waiting_reason=SUBMIT_UNCONFIRMED_WAITING,
+            next_check_at=confirm_by)
+        return
+    _fail(generation, error_type="submit_unknown", message=SUBMIT_UNCONFIRMED, from_states=[State.SUBMITTING])
+
+
+def submit_confirm_window() -> timedelta:
+    return timedelta(seconds=settings.ATELIER_SUBMIT_CONFIRM_SECONDS)
+
+
+SUBMIT_UNCONFIRMED_WAITING = ("Atelier lost contact with the service while sending this job. "
+                              "If the service took it, the result will appear here by itself.")
+SUBMIT_UNCONFIRMED = ("Atelier could not confirm that the service accepted this job. It was not sent a "
+                      "second time, so it cannot have been charged twice.")
+
+
+def webhook_arrived(generation: Generation, request_id: str) -> None:
+    """fal says this job is done: adopt its request id if the submit's answer was lost."""
+    if not generation.request_id:
+        if generation.submit_sent_at is None:
+            logger.warning("Webhook for generation %s, which was never sent; ignored", generation.id)
+            return
+        # Even a job already marked unconfirmed comes back: its outputs are paid for.
+        Generation.objects.filter(id=generation.id, request_id="", state=State.FAILED,
+                                  error_type="submit_unknown").update(
+            state=State.SUBMITTING, error_type="", error_message="", finished_at=None)
+        if record_request_id(generation, request_id):
+            logger.info("fal confirmed generation %s as request %s by webhook", generation.id, request_id)
+        return
+    if generation.request_id != request_id:
+        logger.warning("Webhook for generation %s names another request; ignored", generation.id)
+        return
+    # Look at once instead of at the next poll (a collecting job keeps its claim).
+    Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(
+        next_check_at=timezone.now())
 
 
 # --- Track ------------------------------------------------------------------------------
@@ -260,6 +351,11 @@ def collect(generation: Generation) -> None:
         _fail(generation, error_type="bad_output", message=f"A file from the service could not be kept: {error}",
               from_states=[State.COLLECTING])
         return
+    except OSError as error:
+        if not storage_problem(error):
+            raise
+        _storage_failed(generation, error)
+        return
     Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
         state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
 
@@ -288,6 +384,26 @@ def _reschedule(generation: Generation, error: fal.FalError) -> None:
     Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
         waiting_reason=WAITING_FOR_SERVICE, check_failures=failures,
         next_check_at=timezone.now() + _backoff(failures, error))
+
+
+STORAGE_FULL = "The server's storage is full. Atelier will keep trying and finish when space is freed."
+STORAGE_UNWRITABLE = ("Atelier cannot write to its storage folder. It will keep trying and finish "
+                      "once an administrator fixes the folder's permissions.")
+
+
+def _storage_failed(generation: Generation, error: OSError) -> None:
+    """Our disk, not the service, is the problem: keep the result JSON and retry until it is fixed.
+
+    No give-up time: the outputs are paid for. If fal's links expire meanwhile, the next try
+    ends the job as expired.
+    """
+    problem = storage_problem(error)
+    logger.error("Cannot store outputs of generation %s: %s (%s). Free space or fix permissions under "
+                 "MEDIA_ROOT; the job retries on its own.", generation.id, error.strerror or error, problem)
+    failures = generation.check_failures + 1
+    Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+        waiting_reason=STORAGE_FULL if problem == "full" else STORAGE_UNWRITABLE, check_failures=failures,
+        next_check_at=timezone.now() + _backoff(failures))
 
 
 # --- Cancel -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.db import close_old_connections
 
-from studio import jobs
+from studio import jobs, recovery
 from studio.leases import LeaseKeeper
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | 
     busy: set[Future] = set()
     room = threading.Condition()
     logger.info("Tracker started with %d threads", threads)
+    recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
 
     def finished(_: Future) -> None:
         with room:

@@ -248,8 +248,9 @@ def test_passing_trouble_on_submit_is_retried_later(fal_service, member, monkeyp
     jobs.submit(str(generation.id))
     generation.refresh_from_db()
     assert generation.state == State.SUBMITTING and generation.waiting_reason == jobs.WAITING_FOR_SERVICE
-    assert generation.next_check_at is None  # claim released for the retry task
     from django_tasks_db.models import DBTaskResult
 
     [retry] = DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation")
     assert retry.run_after is not None and retry.args_kwargs["args"] == [str(generation.id)]
+    # The claim is released, from the moment the retry task is due (and not sent: it may go again).
+    assert generation.next_check_at == retry.run_after and generation.submit_sent_at is None
