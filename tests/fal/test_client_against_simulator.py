@@ -279,6 +279,7 @@ def test_truncated_download_raises_a_network_error(simulator, client_for):
 def test_status_from_an_event_loop_answers_once_and_raises_at_once(simulator, client_for, sleeps):
     """astatus (the tracker's polls): one attempt, the same status values and error classes."""
     import asyncio
+    import concurrent.futures
 
     client = client_for(simulator)
     busy = client.submit("fal-ai/flux-1/dev", {"prompt": "busy [sim: rate_limit=1, queue=0, run=0]"})
@@ -291,10 +292,15 @@ def test_status_from_an_event_loop_answers_once_and_raises_at_once(simulator, cl
                 return await client.astatus(session, handle)
             except fal.FalError as error:
                 return error
-    limited = asyncio.run(look(busy))
+    def run(coroutine):
+        # A loop of its own thread, as the tracker has: Playwright's sync API may hold this thread's.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+            return thread.submit(asyncio.run, coroutine).result()
+
+    limited = run(look(busy))
     assert isinstance(limited, fal.RateLimitError) and limited.retry_after == 1.0 and sleeps == []
-    assert isinstance(asyncio.run(look(busy)), fal.Completed)  # the next look, scheduled by the caller
-    done = asyncio.run(look(fine))
+    assert isinstance(run(look(busy)), fal.Completed)  # the next look, scheduled by the caller
+    done = run(look(fine))
     assert isinstance(done, fal.Completed) and done.logs and not done.failed
-    gone = asyncio.run(look(client.handle_for("fal-ai/flux-1/dev", "no-such-request")))
+    gone = run(look(client.handle_for("fal-ai/flux-1/dev", "no-such-request")))
     assert isinstance(gone, fal.NotFoundError) and SENTINEL_KEY not in str(gone)
