@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.db import close_old_connections
@@ -22,8 +21,6 @@ from studio.leases import LeaseKeeper
 logger = logging.getLogger(__name__)
 # Downloads and thumbnails run on their own threads, so status checks never queue behind them.
 COLLECT_THREADS = 4
-# How often a tracker looks for submissions whose worker died (studio.jobs.ABANDONED_SUBMIT_AFTER).
-SWEEP_SECONDS = 60.0
 
 
 def _check_one(generation_id: str, claimed=None, collect_with=None) -> None:
@@ -66,15 +63,8 @@ def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | 
                 close_old_connections()
         collectors.submit(run)
 
-    next_sweep = 0.0
     with collectors, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="track") as pool:
         while not stop.is_set():
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + SWEEP_SECONDS
-                try:
-                    jobs.requeue_abandoned_submissions()
-                except Exception:
-                    logger.exception("Looking for abandoned submissions failed; trying again later")
             busy = {future for future in busy if not future.done()}
             free = threads * 2 - len(busy)  # a small backlog keeps every thread fed
             claimed = 0
