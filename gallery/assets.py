@@ -17,10 +17,13 @@ logger = logging.getLogger(__name__)
 
 
 def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, position: int = 0,
-                nsfw: bool = False, original_name: str = "", visibility: str | None = None) -> Asset:
+                nsfw: bool = False, original_name: str = "", visibility: str | None = None,
+                thumbnail_later: bool = False) -> Asset:
     """Move the file into storage and record it. Consumes `verified.path`.
 
-    Outputs see who their generation does; other files default to the team.
+    Outputs see who their generation does; other files default to the team. With
+    `thumbnail_later`, the thumbnail (or video poster) is only owed, and gallery.previews
+    makes it: the file counts as saved without waiting for the encoder.
     """
     if visibility is None:
         visibility = generation.visibility if generation is not None else Visibility.TEAM
@@ -34,7 +37,9 @@ def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, 
     stored: list[str] = []
     note: Path | None = None
     try:
-        if verified.kind == Asset.Kind.IMAGE:
+        if thumbnail_later and verified.kind in (Asset.Kind.IMAGE, Asset.Kind.VIDEO):
+            asset.thumbnail_due_at = asset.created_at
+        elif verified.kind == Asset.Kind.IMAGE:
             thumb = make_thumbnail(verified.path)
         elif verified.kind == Asset.Kind.VIDEO:
             thumb = make_video_poster(verified.path)  # None when no frame can be decoded

@@ -149,14 +149,18 @@ def _looks_like_image(head: bytes) -> bool:
             or (head.startswith(b"RIFF") and head[8:12] == b"WEBP") or head.startswith((b"GIF87a", b"GIF89a")))
 
 
-def make_thumbnail(path: Path) -> Path:
-    """A WebP thumbnail that fits THUMBNAIL_BOX, upright whatever the EXIF orientation."""
+def make_thumbnail(path: Path, directory: Path | None = None) -> Path:
+    """A WebP thumbnail that fits THUMBNAIL_BOX, upright whatever the EXIF orientation.
+
+    Written to `directory` (default `temp_dir()`); needs no Django settings when one is given,
+    so a worker process can run it.
+    """
     with Image.open(path) as image:
         image = ImageOps.exif_transpose(image)
         image.thumbnail(THUMBNAIL_BOX)
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-        handle = tempfile.NamedTemporaryFile(dir=temp_dir(), prefix="th-", suffix=".webp", delete=False)
+        handle = tempfile.NamedTemporaryFile(dir=directory or temp_dir(), prefix="th-", suffix=".webp", delete=False)
         try:
             with handle:
                 image.save(handle, "WEBP", quality=80, method=4)
@@ -164,6 +168,23 @@ def make_thumbnail(path: Path) -> Path:
             Path(handle.name).unlink(missing_ok=True)
             raise
     return Path(handle.name)
+
+
+def make_preview(path: Path, kind: str, directory: Path | None = None) -> Path | None:
+    """The thumbnail of an image, or the poster of a video (None when there is none to make)."""
+    if kind == "image":
+        return make_thumbnail(path, directory)
+    if kind == "video":
+        from gallery.posters import make_video_poster  # posters imports this module
+
+        return make_video_poster(path, directory)
+    return None
+
+
+def render_preview(source: str, kind: str, directory: str) -> str | None:
+    """`make_preview` for a worker process: plain strings in and out, no Django settings used."""
+    made = make_preview(Path(source), kind, Path(directory))
+    return str(made) if made is not None else None
 
 
 def place(temp_path: Path, name: str) -> str:

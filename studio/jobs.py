@@ -134,6 +134,34 @@ def record_request_id(generation: Generation, request_id: str, queue_position: i
     return True
 
 
+# A submission whose claim lapsed this long ago lost its worker (killed, machine gone): nothing
+# was stored, so it is sent again. Far beyond the slowest submit (retries ride out 429s for minutes).
+ABANDONED_SUBMIT_AFTER = timedelta(minutes=10)
+
+
+def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
+    """Hand submissions whose worker died holding the claim on to another worker."""
+    from studio.tasks import submit_generation
+
+    with transaction.atomic():
+        abandoned = [str(pk) for pk in Generation.objects.select_for_update(skip_locked=True).filter(
+            state=State.SUBMITTING, request_id="", next_check_at__lt=timezone.now() - ABANDONED_SUBMIT_AFTER,
+            submit_sent_at__isnull=True,  # a job that left is never resent (studio.recovery settles it)
+        ).values_list("id", flat=True)[:limit]]
+        # Unclaimed again: the new task claims it as the first one did.
+        Generation.objects.filter(id__in=abandoned, state=State.SUBMITTING, request_id="").update(next_check_at=None)
+    for generation_id in abandoned:
+        logger.warning("Generation %s lost its worker while being sent; sending it again", generation_id)
+        try:
+            submit_generation.enqueue(generation_id)
+        except Exception:
+            # The queue is unreachable: mark it abandoned again, so the next sweep retries.
+            Generation.objects.filter(id=generation_id, state=State.SUBMITTING, next_check_at__isnull=True).update(
+                next_check_at=timezone.now() - ABANDONED_SUBMIT_AFTER)
+            raise
+    return abandoned
+
+
 def _submit_failed(generation: Generation, error: fal.FalError) -> None:
     if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
         from studio.tasks import submit_generation
@@ -206,6 +234,9 @@ def claim_due(limit: int = 200) -> list[str]:
 def claim_due_rows(limit: int = 200) -> list[Generation]:
     """The due jobs themselves, claimed, with what a status check reads (saves a SELECT per check)."""
     now = timezone.now()
+    due_rows = Generation.objects.filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
+    if not due_rows.exists():  # a read first: SQLite's write lock only when there is work
+        return []
     with transaction.atomic():
         # PostgreSQL skips rows another tracker holds; SQLite's BEGIN IMMEDIATE serialises us.
         due = list(Generation.objects.select_for_update(skip_locked=True)
@@ -221,7 +252,7 @@ def claim_due_rows(limit: int = 200) -> list[Generation]:
 
 # What a status check reads; the rest (arguments, result, ...) loads only when collecting.
 _CHECK_FIELDS = ("id", "state", "model_id", "request_id", "started_at", "logs", "check_failures",
-                 "queue_position", "completed_at", "submitted_at", "created_at")
+                 "waiting_reason", "queue_position", "completed_at", "submitted_at", "created_at")
 
 
 def check(generation_id: str, *, claimed: Generation | None = None, collect_with=None) -> None:
@@ -240,11 +271,33 @@ def check(generation_id: str, *, claimed: Generation | None = None, collect_with
         _check_failed(generation, error)
         return
     now = timezone.now()
-    changes: dict = {"waiting_reason": "", "check_failures": 0, "next_check_at": now + POLL_INTERVAL}
+    # Looked at one at a time, the job goes back to every tracker until its next look.
+    changes = {"waiting_reason": "", "check_failures": 0, "next_check_at": now + POLL_INTERVAL,
+               **status_changes(generation, status, now)}
+    updated = Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(**changes)
+    if updated and changes.get("state") == State.COLLECTING:
+        generation.refresh_from_db()
+        (collect_with or collect)(generation)  # at once: fal keeps results only minutes
+
+
+def status_changes(generation: Generation, status: fal.Status, now) -> dict:
+    """What a status answer changes on the row; empty when nothing anyone would see changed.
+
+    Reads only the fields claim_due_rows loads (_CHECK_FIELDS), so an event loop can call it.
+    """
+    changes: dict = {}
+    if generation.waiting_reason or generation.check_failures:
+        changes.update(waiting_reason="", check_failures=0)  # the service answers again
     if isinstance(status, fal.Queued):
-        changes.update(state=State.QUEUED, queue_position=status.position)
+        if generation.state != State.QUEUED:
+            changes["state"] = State.QUEUED
+        if generation.queue_position != status.position:
+            changes["queue_position"] = status.position
     elif isinstance(status, fal.InProgress):
-        changes.update(state=State.RUNNING, queue_position=None)
+        if generation.state != State.RUNNING:
+            changes["state"] = State.RUNNING
+        if generation.queue_position is not None:
+            changes["queue_position"] = None
         lines = _log_lines(status.logs)
         if lines and lines != generation.logs:  # the JSON is rewritten only when the logs changed
             changes["logs"] = lines
@@ -258,12 +311,48 @@ def check(generation_id: str, *, claimed: Generation | None = None, collect_with
                            error_type=_completion_error_kind(status.error_type),
                            error_message=status.error or "The model could not finish this job.")
         else:
-            # Whoever moves it to collecting holds it for a lease: no other tracker collects it too.
-            changes.update(state=State.COLLECTING, next_check_at=now + CLAIM_LEASE)
-    updated = Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(**changes)
-    if updated and changes.get("state") == State.COLLECTING:
-        generation.refresh_from_db()
-        (collect_with or collect)(generation)  # at once: fal keeps results only minutes
+            changes.update(state=State.COLLECTING, next_check_at=now + CLAIM_LEASE)  # this tracker collects it
+    return changes
+
+
+def record_statuses(changes_by_id: dict[str, dict]) -> tuple[set[str], set[str]]:
+    """Write the status changes of many jobs in one transaction (one commit, not one per job).
+
+    Returns (ids this call moved to collecting, so its caller collects them; ids no longer
+    queued or running, e.g. cancelled meanwhile, which the caller stops watching).
+    """
+    collecting: set[str] = set()
+    gone: set[str] = set()
+    with transaction.atomic():
+        for generation_id, changes in changes_by_id.items():
+            updated = Generation.objects.filter(id=generation_id, state__in=[State.QUEUED, State.RUNNING]
+                                                 ).update(**changes)
+            if not updated:
+                gone.add(generation_id)
+            elif changes.get("state") == State.COLLECTING:
+                collecting.add(generation_id)
+    return collecting, gone
+
+
+def renew_leases(generation_ids: list[str]) -> set[str]:
+    """Extend the claim on jobs a tracker keeps watching; returns the ids still queued or running."""
+    watching = [State.QUEUED, State.RUNNING]
+    still: set[str] = set()
+    for start in range(0, len(generation_ids), 500):
+        chunk = generation_ids[start:start + 500]
+        with transaction.atomic():
+            Generation.objects.filter(id__in=chunk, state__in=watching).update(
+                next_check_at=timezone.now() + CLAIM_LEASE)
+            still.update(str(pk) for pk in Generation.objects.filter(id__in=chunk, state__in=watching)
+                         .values_list("id", flat=True))
+    return still
+
+
+def release(generation_ids: list[str]) -> None:
+    """Hand watched jobs back (a tracker stopping): any tracker may look at them at once."""
+    for start in range(0, len(generation_ids), 500):
+        Generation.objects.filter(id__in=generation_ids[start:start + 500], state__in=[State.QUEUED, State.RUNNING]
+                                  ).update(next_check_at=timezone.now())
 
 
 def _check_failed(generation: Generation, error: fal.FalError) -> None:
@@ -348,7 +437,8 @@ def _save_output(client: fal.FalClient, generation: Generation, position: int, i
         verified.path.unlink(missing_ok=True)
         raise IngestError(MISLABELLED_OUTPUT[item.kind])
     store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
-                position=position, nsfw=nsfw, original_name=_safe_name(item.file_name))
+                position=position, nsfw=nsfw, original_name=_safe_name(item.file_name),
+                thumbnail_later=True)  # saved now; the tracker's PreviewMaker makes the thumbnail
 
 
 def _reschedule(generation: Generation, error: fal.FalError) -> None:
