@@ -21,7 +21,9 @@ def bucket_storage(*, bucket: str, endpoint_url: str = "", region: str = "", acc
             "default_acl": None,  # objects stay private: only presigned links or our views reach them
             "querystring_auth": True,
             "querystring_expire": url_ttl_seconds,
-            "file_overwrite": False,
+            # Names come from ids: an object already there is a crashed attempt's copy of the same file.
+            # (Also saves the existence check before every upload.)
+            "file_overwrite": True,
             # Reading a stored file spools it: above this size to a temporary file, not memory.
             "max_memory_size": 4 * 1024 * 1024,
         },

@@ -101,7 +101,7 @@ def run_once(workers: int, args) -> dict:
             cluster.manage("migrate", "--noinput")
             for n in range(workers):
                 cluster.start_worker(f"worker-{n}", worker_class=args.rq_worker_class)
-                cluster.start_tracker(f"tracker-{n}", threads=args.tracker_threads)
+                cluster.start_tracker(f"tracker-{n}")
             out = cluster.manage("shell", "-c", ENQUEUE.format(model=MODEL, size=args.image_size, jobs=args.jobs))
             enqueue_start = float(re.search(r"enqueue-start (\S+)", out)[1])
 
@@ -160,7 +160,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts (default 1,2,4)")
-    parser.add_argument("--tracker-threads", type=int, default=8)
     parser.add_argument("--image-size", default="square", help="simulator image size (square = 512×512)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds of steady polling before the release")
     parser.add_argument("--lease", type=int, default=60, help="TRACK_LEASE_SECONDS")

@@ -147,8 +147,8 @@ class Cluster:
         return self.start(name, "rqworker", "default", "--job-class", "django_tasks_rq.Job", "--with-scheduler",
                           *extra, "--name", f"{name}-{os.getpid()}-{secrets.token_hex(3)}")
 
-    def start_tracker(self, name: str, threads: int = 8) -> subprocess.Popen:
-        return self.start(name, "track", "--threads", str(threads))
+    def start_tracker(self, name: str) -> subprocess.Popen:
+        return self.start(name, "track")
 
     def start_web(self, name: str) -> str:
         port = free_port()

@@ -119,7 +119,12 @@ def test_generate_flow_with_three_rq_workers_collects_each_job_once(cluster, sim
     assert len(workers) >= 2, workers
 
     # Any web process serves any output, straight from the bucket, after its permission check.
+    deadline = time.monotonic() + 60  # thumbnails are made just after a job is done (gallery.previews)
     keys = bucket_keys(s3_server, cluster.bucket_prefix)
+    while len([k for k in keys if "/thumbs/" in k]) < jobs:
+        assert time.monotonic() < deadline, cluster.output()
+        time.sleep(0.5)
+        keys = bucket_keys(s3_server, cluster.bucket_prefix)
     assert len([key for key in keys if "/assets/" in key]) == jobs and len([k for k in keys if "/thumbs/" in k]) == jobs
     page = clients[1].get("/gallery/")
     thumbnails = re.findall(r'/gallery/assets/[0-9a-f-]+/thumbnail', page.text)
