@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "studio",
     "gallery",
+    "usage",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,12 @@ FAL_TIMEOUT_SECONDS = env_int("FAL_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
 # ours instead of data URIs (smaller requests, no size limit of the JSON body).
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "")
 INPUT_URL_TTL_SECONDS = env_int("INPUT_URL_TTL_SECONDS", 3600, minimum=60)
+
+# --- Usage and budgets ---------------------------------------------------------------
+# The currency of budgets and reports; every model's price must be in it.
+ATELIER_CURRENCY = env_str("ATELIER_CURRENCY", "USD").upper()
+if len(ATELIER_CURRENCY) != 3 or not ATELIER_CURRENCY.isalpha():
+    raise SettingError("ATELIER_CURRENCY", "must be a three-letter currency code such as USD or EUR.")
 
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()

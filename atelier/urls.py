@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("team/", include("accounts.urls")),
     path("gallery/", include("gallery.urls")),
+    path("usage/", include("usage.urls")),
     path("", include("studio.urls")),
 ]
 

@@ -27,6 +27,7 @@ from gallery.models import Asset
 from studio.input_images import MissingInputImage, resolve_inputs
 from studio.models import Generation
 from studio.upstream import get_client
+from usage.costs import record_outcome
 
 logger = logging.getLogger(__name__)
 State = Generation.State
@@ -223,8 +224,10 @@ def collect(generation: Generation) -> None:
         _fail(generation, error_type="bad_output", message=f"A file from the service could not be kept: {error}",
               from_states=[State.COLLECTING])
         return
-    Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+    finished = Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
         state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
+    if finished:
+        record_outcome(generation, outputs=len(media))  # outputs and any cost the service reported
 
 
 def _save_output(client: fal.FalClient, generation: Generation, position: int, item: fal.MediaFile, nsfw: bool) -> None:
@@ -258,7 +261,8 @@ def _reschedule(generation: Generation, error: fal.FalError) -> None:
 def request_cancel(generation: Generation) -> bool:
     """Mark the job cancelled now (the person asked); the upstream cancel follows in a task."""
     now = timezone.now()
-    updated = Generation.objects.filter(id=generation.id, state__in=[State.SUBMITTING, State.QUEUED, State.RUNNING]
+    updated = Generation.objects.filter(id=generation.id, state__in=[State.AWAITING_APPROVAL, State.SUBMITTING,
+                                                                    State.QUEUED, State.RUNNING]
                                         ).update(state=State.CANCELLED, cancel_requested_at=now, finished_at=now,
                                                  next_check_at=None, waiting_reason="")
     if updated and generation.request_id:

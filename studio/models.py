@@ -12,6 +12,8 @@ from django.utils import timezone
 
 class Generation(models.Model):
     class State(models.TextChoices):
+        # Above the per-job limit: nothing is sent until an administrator approves (usage app).
+        AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
         SUBMITTING = "submitting", "Sending to the service"
         QUEUED = "queued", "Waiting in the queue"
         RUNNING = "running", "Generating"
@@ -83,7 +85,8 @@ class Generation(models.Model):
 
     @property
     def can_cancel(self) -> bool:
-        return self.state in (self.State.SUBMITTING, self.State.QUEUED, self.State.RUNNING)
+        return self.state in (self.State.AWAITING_APPROVAL, self.State.SUBMITTING, self.State.QUEUED,
+                              self.State.RUNNING)
 
     @property
     def queue_duration(self) -> timedelta | None:

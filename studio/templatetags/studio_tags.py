@@ -25,6 +25,7 @@ ADVICE = {
     "no_output": "The service finished but sent back no files. Retry, or change the settings.",
     "bad_output": "The service sent back a damaged file. Retry.",
     "cancelled_upstream": "The service cancelled this job.",
+    "not_approved": "This job was not sent, so it cost nothing. Change the settings and generate again.",
 }
 
 
