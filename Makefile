@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test install install-test check simulator clean
+.PHONY: run serve test install install-test check simulator clean
 
 # Reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -24,6 +24,14 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py start
+
+## Production web server only (gunicorn); run `manage.py db_worker` and `manage.py track` beside it
+BIND ?= 127.0.0.1:8000
+WORKERS ?= 4
+THREADS ?= 4
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/gunicorn atelier.wsgi --bind $(BIND) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread
 
 ## The whole test suite
 test: install-test

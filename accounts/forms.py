@@ -9,13 +9,15 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
 
 from accounts import throttle
 from accounts.models import Profile
 from accounts.roles import Role
 
-PASSWORD_HELP = "At least 8 characters. Avoid common passwords, only digits, or anything close to your username."
-PASSWORD_AGAIN_HELP = "Type the same password once more, to catch typing mistakes."
+PASSWORD_HELP = _("At least 8 characters. Avoid common passwords, only digits, or anything close to your username.")
+PASSWORD_AGAIN_HELP = _("Type the same password once more, to catch typing mistakes.")
 
 
 class ThrottledLoginMixin:
@@ -44,18 +46,20 @@ class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
 
 class AddPersonForm(forms.Form):
     username = forms.CharField(
-        label="Username",
+        label=_("Username"),
         max_length=150,
-        help_text="What they will log in with. Letters, digits and @ . + - _ only.",
+        help_text=_("What they will log in with. Letters, digits and @ . + - _ only."),
     )
-    name = forms.CharField(label="Name (optional)", max_length=150, required=False)
-    email = forms.EmailField(label="Email (optional)", required=False)
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
+    name = forms.CharField(label=_("Name (optional)"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Email (optional)"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         username_field = get_user_model()._meta.get_field("username")
-        self.fields["username"].validators.extend(username_field.validators)
+        # The model's own max-length validator would repeat the form field's length message.
+        self.fields["username"].validators.extend(
+            v for v in username_field.validators if not isinstance(v, MaxLengthValidator))
         self.fields["username"].widget.attrs.update({"autocomplete": "off", "autocapitalize": "none"})
         self.fields["name"].widget.attrs["autocomplete"] = "off"
         self.fields["email"].widget.attrs["autocomplete"] = "off"
@@ -63,21 +67,21 @@ class AddPersonForm(forms.Form):
     def clean_username(self) -> str:
         username = get_user_model().normalize_username(self.cleaned_data["username"].strip())
         if get_user_model().objects.filter(username__iexact=username).exists():
-            raise ValidationError("Someone already has this username. Choose another.", code="unique")
+            raise ValidationError(_("Someone already has this username. Choose another."), code="unique")
         return username
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
 class MySettingsForm(forms.ModelForm):
     class Meta:
         model = Profile
         fields = ["default_visibility"]
-        labels = {"default_visibility": "Who sees your new work"}
+        labels = {"default_visibility": _("Who sees your new work")}
         help_texts = {
-            "default_visibility": "Applies to what you make from now on. You can still change it for any single item.",
+            "default_visibility": _("Applies to what you make from now on. You can still change it for any single item."),
         }
         widgets = {"default_visibility": forms.RadioSelect}
 
@@ -87,18 +91,20 @@ class ChooseFirstPasswordForm(SetPasswordForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _plain_password_fields(self, "new_password1", "new_password2", label="Password")
+        _plain_password_fields(self, "new_password1", "new_password2", label=_("Password"),
+                               again=_("Password again"))
 
 
 class ChangePasswordForm(PasswordChangeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["old_password"].label = "Current password"
-        _plain_password_fields(self, "new_password1", "new_password2", label="New password")
+        self.fields["old_password"].label = _("Current password")
+        _plain_password_fields(self, "new_password1", "new_password2", label=_("New password"),
+                               again=_("New password again"))
 
 
-def _plain_password_fields(form: forms.Form, first: str, second: str, *, label: str) -> None:
+def _plain_password_fields(form: forms.Form, first: str, second: str, *, label: str, again: str) -> None:
     form.fields[first].label = label
     form.fields[first].help_text = PASSWORD_HELP
-    form.fields[second].label = f"{label} again"
+    form.fields[second].label = again
     form.fields[second].help_text = PASSWORD_AGAIN_HELP

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import ngettext
 
 
 class SetPasswordLinkTokens(PasswordResetTokenGenerator):
@@ -38,8 +39,13 @@ def set_password_url(request: HttpRequest, user: Any) -> str:
 def link_lifetime_words() -> str:
     """How long a new link works, e.g. "3 days" or "12 hours"."""
     seconds = int(settings.PASSWORD_RESET_TIMEOUT)
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+    units = (
+        ("day", 86_400, lambda n: ngettext("%(count)d day", "%(count)d days", n)),
+        ("hour", 3_600, lambda n: ngettext("%(count)d hour", "%(count)d hours", n)),
+        ("minute", 60, lambda n: ngettext("%(count)d minute", "%(count)d minutes", n)),
+    )
+    for unit, size, words in units:
         if seconds >= size and seconds % size == 0 or (unit == "minute" and seconds >= size):
             count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{seconds} seconds"
+            return words(count) % {"count": count}
+    return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}

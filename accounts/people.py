@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.roles import Role, profile_for, role_of
 
@@ -24,7 +25,7 @@ class PeopleError(Exception):
     """A change that is not allowed; the message is meant for the person who tried it."""
 
 
-LAST_ADMINISTRATOR = (
+LAST_ADMINISTRATOR = gettext_lazy(
     "Atelier needs at least one active administrator. Make someone else an administrator first."
 )
 
@@ -52,9 +53,9 @@ def add_person(*, username: str, name: str = "", email: str = "", role: str = Ro
 
 def change_role(actor: Any, person: Any, role: str) -> None:
     if role not in Role.values:
-        raise PeopleError("Choose administrator, member or viewer.")
+        raise PeopleError(gettext("Choose administrator, member or viewer."))
     if person.pk == actor.pk:
-        raise PeopleError("You can’t change your own role. Ask another administrator.")
+        raise PeopleError(gettext("You can’t change your own role. Ask another administrator."))
     with transaction.atomic():
         if role != Role.ADMINISTRATOR and role_of(person) == Role.ADMINISTRATOR:
             _keep_another_administrator(person)
@@ -67,7 +68,7 @@ def change_role(actor: Any, person: Any, role: str) -> None:
 
 def set_active(actor: Any, person: Any, active: bool) -> None:
     if person.pk == actor.pk and not active:
-        raise PeopleError("You can’t deactivate your own account. Ask another administrator.")
+        raise PeopleError(gettext("You can’t deactivate your own account. Ask another administrator."))
     with transaction.atomic():
         if not active and role_of(person) == Role.ADMINISTRATOR:
             _keep_another_administrator(person)

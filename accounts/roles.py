@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Profile
 
@@ -75,9 +76,9 @@ def _active(user: Any) -> bool:
 
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
-    Role.ADMINISTRATOR: "Manages people, the fal key and the models; sees everything.",
-    Role.MEMBER: "Generates images and videos, and shares them with the team.",
-    Role.VIEWER: "Sees what is shared with the team; cannot generate.",
+    Role.ADMINISTRATOR: gettext_lazy("Manages people, the fal key and the models; sees everything."),
+    Role.MEMBER: gettext_lazy("Generates images and videos, and shares them with the team."),
+    Role.VIEWER: gettext_lazy("Sees what is shared with the team; cannot generate."),
 }
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 CACHE_ALIAS = "default"
 KEY_PREFIX = "atelier:login"
@@ -79,7 +80,8 @@ def login_succeeded(request: HttpRequest, username: str) -> None:
 def refusal_message(wait_seconds: int) -> str:
     """The same words whether or not the account exists."""
     minutes = max(1, math.ceil(wait_seconds / 60))
-    return f"Too many attempts. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+    return ngettext("Too many attempts. Try again in %(count)d minute.",
+                    "Too many attempts. Try again in %(count)d minutes.", minutes) % {"count": minutes}
 
 
 def _counters(request: HttpRequest, username: str) -> list[tuple[str, Limit]]:

@@ -15,5 +15,6 @@ urlpatterns = [
     path("people/<str:username>/link/", views.new_link, name="new_link"),
     path("me/", views.my_settings, name="my_settings"),
     path("password/", views.change_password, name="change_password"),
+    path("language/", views.set_language, name="set_language"),
     path("welcome/<uidb64>/<token>/", views.set_password, name="set_password"),
 ]

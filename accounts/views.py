@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -11,12 +12,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
 
-from accounts import links, people
+from accounts import language, links, people
 from accounts.forms import AddPersonForm, ChangePasswordForm, ChooseFirstPasswordForm, LoginForm, MySettingsForm, RoleForm
 from accounts.models import Profile
 from accounts.roles import Role, can_generate, administrator_required, describe_role, profile_for, role_of
+from audit.models import AuditEvent
+from audit.record import person_label, record
 
 NEW_LINK_SESSION_KEY = "accounts:new_link"
 
@@ -45,7 +52,7 @@ class _SetPasswordView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form: ChooseFirstPasswordForm) -> HttpResponse:
         response = super().form_valid(form)
-        messages.success(self.request, f"Welcome, {form.user.get_username()}. Your password is set.")
+        messages.success(self.request, _("Welcome, %(name)s. Your password is set.") % {"name": form.user.get_username()})
         return response
 
 
@@ -59,7 +66,7 @@ class _ChangePasswordView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: ChangePasswordForm) -> HttpResponse:
         response = super().form_valid(form)  # keeps this session logged in, ends the others
-        messages.success(self.request, "Your password is changed.")
+        messages.success(self.request, _("Your password is changed."))
         return response
 
 
@@ -86,7 +93,9 @@ def add_person(request: HttpRequest) -> HttpResponse:
         role=form.cleaned_data["role"],
     )
     _remember_link(request, person)
-    messages.success(request, f"{_display_name(person)} is added as {_role_words(role_of(person))}.")
+    record(request, AuditEvent.Action.PERSON_ADDED, person_label(person), role=role_of(person), link_issued=True)
+    messages.success(request, _("%(name)s is added as %(role)s.") % {
+        "name": _display_name(person), "role": _role_words(role_of(person))})
     return redirect("accounts:team")
 
 
@@ -96,14 +105,19 @@ def change_role(request: HttpRequest, username: str) -> HttpResponse:
     person = _get_person_or_404(username)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose administrator, member or viewer.")
+        messages.error(request, _("Choose administrator, member or viewer."))
         return redirect("accounts:team")
+    old_role = role_of(person)
     try:
         people.change_role(request.user, person, form.cleaned_data["role"])
     except people.PeopleError as problem:
         messages.error(request, str(problem))
     else:
-        messages.success(request, f"{_display_name(person)} is now {_role_words(role_of(person))}.")
+        if role_of(person) != old_role:
+            record(request, AuditEvent.Action.ROLE_CHANGED, person_label(person),
+                   **{"from": old_role, "to": role_of(person)})
+        messages.success(request, _("%(name)s is now %(role)s.") % {
+            "name": _display_name(person), "role": _role_words(role_of(person))})
     return redirect("accounts:team")
 
 
@@ -116,9 +130,11 @@ def deactivate_person(request: HttpRequest, username: str) -> HttpResponse:
     except people.PeopleError as problem:
         messages.error(request, str(problem))
     else:
+        record(request, AuditEvent.Action.PERSON_DEACTIVATED, person_label(person))
         messages.success(
             request,
-            f"{_display_name(person)} is deactivated and can no longer log in. Their work stays in Atelier.",
+            _("%(name)s is deactivated and can no longer log in. Their work stays in Atelier.")
+            % {"name": _display_name(person)},
         )
     return redirect("accounts:team")
 
@@ -128,7 +144,8 @@ def deactivate_person(request: HttpRequest, username: str) -> HttpResponse:
 def reactivate_person(request: HttpRequest, username: str) -> HttpResponse:
     person = _get_person_or_404(username)
     people.set_active(request.user, person, True)
-    messages.success(request, f"{_display_name(person)} can log in again.")
+    record(request, AuditEvent.Action.PERSON_REACTIVATED, person_label(person))
+    messages.success(request, _("%(name)s can log in again.") % {"name": _display_name(person)})
     return redirect("accounts:team")
 
 
@@ -137,10 +154,12 @@ def reactivate_person(request: HttpRequest, username: str) -> HttpResponse:
 def new_link(request: HttpRequest, username: str) -> HttpResponse:
     person = _get_person_or_404(username)
     if not person.is_active:
-        messages.error(request, f"Reactivate {_display_name(person)} first: links do not work for deactivated people.")
+        messages.error(request, _("Reactivate %(name)s first: links do not work for deactivated people.")
+                       % {"name": _display_name(person)})
         return redirect("accounts:team")
     people.retire_old_links(person)
     _remember_link(request, person, replaces_earlier=True)
+    record(request, AuditEvent.Action.LINK_ISSUED, person_label(person))
     return redirect("accounts:team")
 
 
@@ -189,13 +208,15 @@ def _display_name(person: Any) -> str:
 
 
 def _role_words(role: str) -> str:
-    return {Role.ADMINISTRATOR: "an administrator", Role.MEMBER: "a member", Role.VIEWER: "a viewer"}.get(role, role)
+    words = {Role.ADMINISTRATOR: _("an administrator"), Role.MEMBER: _("a member"), Role.VIEWER: _("a viewer")}
+    return words.get(role, role)
 
 
 # --- Me ---------------------------------------------------------------------------------
 VISIBILITY_SAVED = {
-    Profile.Visibility.TEAM: "Saved. What you make from now on is visible to the team.",
-    Profile.Visibility.PRIVATE: "Saved. What you make from now on is private: only you and the administrators see it.",
+    Profile.Visibility.TEAM: gettext_lazy("Saved. What you make from now on is visible to the team."),
+    Profile.Visibility.PRIVATE: gettext_lazy(
+        "Saved. What you make from now on is private: only you and the administrators see it."),
 }
 
 
@@ -216,4 +237,29 @@ def my_settings(request: HttpRequest) -> HttpResponse:
         "role_description": describe_role(role),
         "can_generate": can_generate(request.user),
         "change_password_url": reverse("accounts:change_password"),
+        "chosen_language": profile.language,
     })
+
+
+# --- Language ---------------------------------------------------------------------------
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language picker. Django's view sets the cookie and redirects back (safely);
+    a logged-in person's choice is also kept on their profile. "" means: follow the browser."""
+    code = request.POST.get("language", "")
+    if code and not language.available(code):
+        return redirect(_safe_next(request))
+    response = django_set_language(request)
+    language.remember(request, code)
+    if not code:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH,
+                               domain=settings.LANGUAGE_COOKIE_DOMAIN)
+    return response
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return reverse("studio:home")

@@ -71,20 +71,29 @@ INSTALLED_APPS = [
     "studio",
     "gallery",
     "usage",
+    "audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (Accept-Language) or the picker's cookie, then the
+    # person's own choice once logged in (accounts.language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.language.personal_language_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After the htmx middleware (request.htmx) and messages: turns login redirects of
+    # expired sessions into a message, and into HX-Redirect for htmx polls.
+    "accounts.session_expiry.session_expiry_middleware",
     "studio.middleware.first_run_middleware",
+    "audit.middleware.admin_audit_middleware",
 ]
 
 ROOT_URLCONF = "atelier.urls"
@@ -99,6 +108,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "accounts.language.language_choices",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studio.context_processors.fal_service",
@@ -150,7 +161,15 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Language and time ----------------------------------------------------------------
+# English and Vietnamese; catalogues in locale/ (see docs/translating.md).
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("vi", "Tiếng Việt")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date formats per language (atelier/formats/<lang>/formats.py) over Django's.
+FORMAT_MODULE_PATH = ["atelier.formats"]
+# The picker's cookie outlives the session, so the login page keeps the chosen language.
+LANGUAGE_COOKIE_AGE = 365 * 86400
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -175,6 +194,7 @@ ATELIER_MAX_UPLOAD_BYTES = env_int("ATELIER_MAX_UPLOAD_MB", 20, minimum=1) * 1_0
 SECURE_COOKIES = env_bool("SECURE_COOKIES", IS_PRODUCTION)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", account_views.log_in, name="login"),
     # Django 5 only accepts POST here: the layout's "Log out" button is a small form.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("team/audit/", include("audit.urls")),
     path("team/", include("accounts.urls")),
     path("gallery/", include("gallery.urls")),
     path("usage/", include("usage.urls")),

@@ -6,6 +6,7 @@ import uuid
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from accounts.roles import can_generate
 from gallery.assets import remove_stored
@@ -89,7 +90,7 @@ def models_in_gallery() -> list[tuple[str, str]]:
     """(id, title) of every catalogue model, hidden ones too: their items stay in the gallery."""
     from studio.catalogue import all_models
 
-    return [(spec.id, spec.title) for spec in all_models(include_hidden=True)]
+    return [(spec.id, gettext(spec.title)) for spec in all_models(include_hidden=True)]
 
 
 def models_taking_images():

@@ -10,10 +10,13 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import can_generate
 from atelier.lookups import get_or_404
+from audit.models import AuditEvent
+from audit.record import record, share_link_details, share_link_target
 from gallery import sharing
 from gallery.forms import AlbumForm, ShareLinkForm
 from gallery.models import Album, AlbumItem, Asset
@@ -74,10 +77,14 @@ def album_detail(request: HttpRequest, album_id: str) -> HttpResponse:
 @require_POST
 def album_edit(request: HttpRequest, album_id: str) -> HttpResponse:
     album = _get_editable_album(request, album_id)
+    old_visibility = album.visibility
     form = AlbumForm(request.POST, instance=album)
     if form.is_valid():
         form.save()
-        messages.success(request, "Album saved.")
+        if album.visibility != old_visibility:
+            record(request, AuditEvent.Action.ALBUM_VISIBILITY, f"Album “{album.name}” ({album.id})",
+                   **{"from": old_visibility, "to": album.visibility})
+        messages.success(request, _("Album saved."))
     else:
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
     return redirect("gallery:album", album.id)
@@ -88,7 +95,8 @@ def album_edit(request: HttpRequest, album_id: str) -> HttpResponse:
 def album_delete(request: HttpRequest, album_id: str) -> HttpResponse:
     album = _get_editable_album(request, album_id)
     album.delete()  # the items themselves stay in the gallery
-    messages.success(request, f"The album “{album.name}” is gone; its items are still in the gallery.")
+    messages.success(request, _("The album “%(album)s” is gone; its items are still in the gallery.") % {
+        "album": album.name})
     return redirect("gallery:albums")
 
 
@@ -133,6 +141,7 @@ def album_share(request: HttpRequest, album_id: str) -> HttpResponse:
     form = ShareLinkForm(request.POST)
     if form.is_valid():
         link = form.create(request.user, album=album)
-        messages.success(request, "Share link created. Anyone with it can open this album: "
-                         + request.build_absolute_uri(reverse("gallery:shared", args=[link.token])))
+        record(request, AuditEvent.Action.SHARE_CREATED, share_link_target(link), **share_link_details(link))
+        messages.success(request, _("Share link created. Anyone with it can open this album: %(link)s") % {
+            "link": request.build_absolute_uri(reverse("gallery:shared", args=[link.token]))})
     return redirect("gallery:album", album.id)

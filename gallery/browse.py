@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from gallery.models import Asset
 from gallery.search import filter_by_prompt
@@ -52,8 +54,8 @@ class GalleryFilters:
             try:
                 filters.album = str(uuid.UUID(album))
             except ValueError:
-                filters.problems.append("That album does not exist; showing everything instead.")
-        for name, label in (("date_from", "From"), ("date_to", "To")):
+                filters.problems.append(_("That album does not exist; showing everything instead."))
+        for name, label in (("date_from", pgettext("date filter", "From")), ("date_to", pgettext("date filter", "To"))):
             text = params.get(name, "").strip()
             if text:
                 try:
@@ -63,7 +65,7 @@ class GalleryFilters:
                 if value is not None and not date(1, 1, 2) <= value <= date(9999, 12, 30):
                     value = None
                 if value is None:
-                    filters.problems.append(f"“{label}” must be a date such as 2026-11-25.")
+                    filters.problems.append(_("“%(label)s” must be a date such as 2026-11-25.") % {"label": label})
                 setattr(filters, name, value)
         return filters
 

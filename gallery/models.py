@@ -7,11 +7,12 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Visibility(models.TextChoices):
-    TEAM = "team", "The team"
-    PRIVATE = "private", "Only me"
+    TEAM = "team", _("The team")
+    PRIVATE = "private", _("Only me")
 
 
 def asset_path(asset: Asset, filename: str) -> str:
@@ -26,14 +27,14 @@ def thumbnail_path(asset: Asset, filename: str) -> str:
 
 class Asset(models.Model):
     class Kind(models.TextChoices):
-        IMAGE = "image", "Image"
-        VIDEO = "video", "Video"
-        AUDIO = "audio", "Audio"
-        FILE = "file", "File"
+        IMAGE = "image", _("Image")
+        VIDEO = "video", _("Video")
+        AUDIO = "audio", _("Audio")
+        FILE = "file", _("File")
 
     class Source(models.TextChoices):
-        OUTPUT = "output", "Generated"
-        UPLOAD = "upload", "Uploaded"
+        OUTPUT = "output", _("Generated")
+        UPLOAD = "upload", _("Uploaded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assets")

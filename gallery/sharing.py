@@ -36,8 +36,9 @@ def count_view(link: ShareLink) -> None:
     ShareLink.objects.filter(pk=link.pk).update(view_count=F("view_count") + 1)
 
 
-def revoke(link: ShareLink) -> None:
-    ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def revoke(link: ShareLink) -> bool:
+    """True if this call withdrew the link (False: it already was)."""
+    return bool(ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
 
 
 def links_for(target: Asset | object) -> QuerySet:

@@ -10,9 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from atelier.lookups import get_or_404
+from audit.models import AuditEvent
+from audit.record import record, share_link_details, share_link_target
 from gallery import actions, sharing
 from gallery.browse import GalleryFilters, after_cursor, before_cursor, encode_cursor, filtered_assets, page_of
 from gallery.downloads import original_response, zip_response
@@ -144,10 +148,10 @@ def add_to_album(request: HttpRequest, asset_id: str) -> HttpResponse:
     if album is False:
         raise Http404("No such album.")
     if album is None:
-        messages.error(request, "Choose an album, or type a name for a new one.")
+        messages.error(request, _("Choose an album, or type a name for a new one."))
     else:
         actions.add_to_album(album, [asset])
-        messages.success(request, f"Added to “{album.name}”.")
+        messages.success(request, _("Added to “%(album)s”.") % {"album": album.name})
     return redirect("gallery:detail", asset.id)
 
 
@@ -156,7 +160,7 @@ def add_to_album(request: HttpRequest, asset_id: str) -> HttpResponse:
 def delete_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
     asset = _get_changeable_asset(request, asset_id)
     actions.delete_assets([asset])
-    messages.success(request, "Deleted. The file is gone for good.")
+    messages.success(request, _("Deleted. The file is gone for good."))
     return redirect(f"{reverse('gallery:index')}?{request.POST.get('query', '')}")
 
 
@@ -175,33 +179,37 @@ def bulk(request: HttpRequest) -> HttpResponse:
                   .order_by("-created_at", "-id"))
     back = f"{reverse('gallery:index')}?{request.POST.get('query', '')}"
     if not chosen:
-        messages.error(request, "Select at least one item first.")
+        messages.error(request, _("Select at least one item first."))
         return redirect(back)
     action = request.POST.get("action")
     if action == "zip":
         return zip_response(chosen)
     if action == "favourite":
         added = actions.add_favourites(request.user, chosen)
-        messages.success(request, f"{added} item{'s' if added != 1 else ''} added to your favourites.")
+        messages.success(request, ngettext("%(count)d item added to your favourites.",
+                                           "%(count)d items added to your favourites.", added) % {"count": added})
     elif action == "album":
         album = actions.album_from_form(request)
         if album is False:
             raise Http404("No such album.")
         if album is None:
-            messages.error(request, "Choose an album, or type a name for a new one.")
+            messages.error(request, _("Choose an album, or type a name for a new one."))
         else:
             actions.add_to_album(album, chosen)
-            messages.success(request, f"Added {len(chosen)} item{'s' if len(chosen) != 1 else ''} to “{album.name}”.")
+            messages.success(request, ngettext("Added %(count)d item to “%(album)s”.",
+                                               "Added %(count)d items to “%(album)s”.", len(chosen))
+                             % {"count": len(chosen), "album": album.name})
     elif action == "delete":
         allowed = [asset for asset in chosen if may_change(request.user, asset)]
         actions.delete_assets(allowed)
         skipped = len(chosen) - len(allowed)
-        text = f"Deleted {len(allowed)} item{'s' if len(allowed) != 1 else ''}."
+        text = ngettext("Deleted %(count)d item.", "Deleted %(count)d items.", len(allowed)) % {"count": len(allowed)}
         if skipped:
-            text += f" {skipped} belong to someone else and were kept."
+            text += " " + ngettext("%(count)d belongs to someone else and was kept.",
+                                   "%(count)d belong to someone else and were kept.", skipped) % {"count": skipped}
         messages.success(request, text)
     else:
-        messages.error(request, "Choose what to do with the selected items.")
+        messages.error(request, _("Choose what to do with the selected items."))
     return redirect(back)
 
 
@@ -212,11 +220,15 @@ def change_visibility(request: HttpRequest, asset_id: str) -> HttpResponse:
     asset = _get_changeable_asset(request, asset_id)
     visibility = request.POST.get("visibility")
     if visibility not in Visibility.values:
-        messages.error(request, "Choose who may see this: the team, or only you.")
+        messages.error(request, _("Choose who may see this: the team, or only you."))
     else:
+        old_visibility = asset.visibility
         actions.set_visibility(asset, visibility)
-        messages.success(request, "Only you (and administrators) can see this now." if visibility == Visibility.PRIVATE
-                         else "The whole team can see this now.")
+        if visibility != old_visibility:
+            record(request, AuditEvent.Action.ITEM_VISIBILITY, f"Item {asset.id}",
+                   **{"from": old_visibility, "to": visibility, "whole_job": bool(asset.generation_id)})
+        messages.success(request, _("Only you (and administrators) can see this now.") if visibility == Visibility.PRIVATE
+                         else _("The whole team can see this now."))
     return redirect("gallery:detail", asset.id)
 
 
@@ -227,8 +239,9 @@ def share_asset(request: HttpRequest, asset_id: str) -> HttpResponse:
     form = ShareLinkForm(request.POST)
     if form.is_valid():
         link = form.create(request.user, asset=asset)
-        messages.success(request, "Share link created. Anyone with it can open this item: "
-                         + request.build_absolute_uri(reverse("gallery:shared", args=[link.token])))
+        record(request, AuditEvent.Action.SHARE_CREATED, share_link_target(link), **share_link_details(link))
+        messages.success(request, _("Share link created. Anyone with it can open this item: %(link)s") % {
+            "link": request.build_absolute_uri(reverse("gallery:shared", args=[link.token]))})
     else:
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
     return redirect("gallery:detail", asset.id)
@@ -243,8 +256,9 @@ def revoke_share(request: HttpRequest, link_id: int) -> HttpResponse:
         or (link.album is not None and may_edit_album(request.user, link.album)))
     if not target_ok:
         raise Http404("No such link.")
-    sharing.revoke(link)
-    messages.success(request, "The link no longer works.")
+    if sharing.revoke(link):
+        record(request, AuditEvent.Action.SHARE_WITHDRAWN, share_link_target(link), **share_link_details(link))
+    messages.success(request, _("The link no longer works."))
     if link.asset_id:
         return redirect("gallery:detail", link.asset_id)
     return redirect("gallery:album", link.album_id)

@@ -7,6 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import UserCreationForm
 from django.db import IntegrityError, OperationalError, connections, router, transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import PASSWORD_AGAIN_HELP, PASSWORD_HELP
 
 
 class AdministratorSetupForm(UserCreationForm):
@@ -17,9 +20,9 @@ class AdministratorSetupForm(UserCreationForm):
     """
 
     email = forms.EmailField(
-        label="Email (optional)",
+        label=_("Email (optional)"),
         required=False,
-        help_text="Only used if you ever need to reset your password.",
+        help_text=_("Only used if you ever need to reset your password."),
     )
 
     class Meta(UserCreationForm.Meta):
@@ -27,12 +30,10 @@ class AdministratorSetupForm(UserCreationForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["username"].help_text = "The name you will log in with. Letters, digits and @ . + - _ only."
-        self.fields["password1"].help_text = (
-            "At least 8 characters. Avoid common passwords, only digits, or anything close to your username."
-        )
-        self.fields["password2"].label = "Password again"
-        self.fields["password2"].help_text = "Type the same password once more, to catch typing mistakes."
+        self.fields["username"].help_text = _("The name you will log in with. Letters, digits and @ . + - _ only.")
+        self.fields["password1"].help_text = PASSWORD_HELP
+        self.fields["password2"].label = _("Password again")
+        self.fields["password2"].help_text = PASSWORD_AGAIN_HELP
         self.fields["email"].widget.attrs["autocomplete"] = "email"
 
     def create_administrator(self) -> AbstractBaseUser | None:

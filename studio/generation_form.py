@@ -25,6 +25,9 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.files.uploadedfile import UploadedFile
 from django.forms.boundfield import BoundField
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 from gallery.models import Asset
@@ -43,9 +46,10 @@ CUSTOM_SIZE = "custom"
 ACCEPTED_IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_INPUT_PIXELS = 40_000_000
 MIN_INPUT_SIDE = 64
-MISSING_ASSET = "That gallery item no longer exists."
+MISSING_ASSET = gettext_lazy("That gallery item no longer exists.")
 # Longest text accepted when the catalogue sets no limit: no model wants a megabyte of prompt.
 DEFAULT_TEXT_LIMITS = {"prompt": 10_000, "text": 2_000}
+OUT_OF_DATE = gettext_lazy("This form is out of date. Please reload the page and try again.")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -67,11 +71,12 @@ def visible_image_assets(user) -> Any:
 # --- Upload checks -----------------------------------------------------------------------
 def check_image_upload(upload: UploadedFile) -> None:
     """Raise ValidationError in plain words unless the file is a sound JPEG, PNG or WebP picture."""
-    name = upload.name or "The file"
+    name = upload.name or _("The file")
     limit = settings.ATELIER_MAX_UPLOAD_BYTES
     if upload.size is not None and upload.size > limit:
         raise forms.ValidationError(
-            f"“{name}” is larger than {limit // 1_000_000} MB. Please choose a smaller file.", code="too_large")
+            _("“%(name)s” is larger than %(limit)s MB. Please choose a smaller file.")
+            % {"name": name, "limit": limit // 1_000_000}, code="too_large")
     try:
         upload.seek(0)
         with warnings.catch_warnings():
@@ -80,12 +85,16 @@ def check_image_upload(upload: UploadedFile) -> None:
                 width, height = image.size
                 if width * height > MAX_INPUT_PIXELS:
                     raise forms.ValidationError(
-                        f"“{name}” is too large: {width} × {height} pixels. Pictures can have at most "
-                        f"{MAX_INPUT_PIXELS // 1_000_000} megapixels.", code="too_many_pixels")
+                        _("“%(name)s” is too large: %(width)s × %(height)s pixels. Pictures can have at most "
+                          "%(limit)s megapixels.") % {"name": name, "width": width, "height": height,
+                                                      "limit": MAX_INPUT_PIXELS // 1_000_000},
+                        code="too_many_pixels")
                 if min(width, height) < MIN_INPUT_SIDE:
                     raise forms.ValidationError(
-                        f"“{name}” is too small: {width} × {height} pixels. Pictures need at least "
-                        f"{MIN_INPUT_SIDE} pixels on each side.", code="too_small")
+                        _("“%(name)s” is too small: %(width)s × %(height)s pixels. Pictures need at least "
+                          "%(limit)s pixels on each side.") % {"name": name, "width": width, "height": height,
+                                                               "limit": MIN_INPUT_SIDE},
+                        code="too_small")
                 image.verify()
             upload.seek(0)
             with Image.open(upload, formats=list(ACCEPTED_IMAGE_FORMATS)) as image:
@@ -93,11 +102,11 @@ def check_image_upload(upload: UploadedFile) -> None:
     except forms.ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise forms.ValidationError(f"“{name}” is too large to open safely.", code="too_many_pixels") from None
+        raise forms.ValidationError(_("“%(name)s” is too large to open safely.") % {"name": name}, code="too_many_pixels") from None
     except UnidentifiedImageError:
-        raise forms.ValidationError(f"“{name}” is not a JPEG, PNG or WebP picture.", code="not_an_image") from None
+        raise forms.ValidationError(_("“%(name)s” is not a JPEG, PNG or WebP picture.") % {"name": name}, code="not_an_image") from None
     except Exception:  # Pillow raises many kinds of error for a broken file
-        raise forms.ValidationError(f"“{name}” seems damaged and could not be read as a picture.",
+        raise forms.ValidationError(_("“%(name)s” seems damaged and could not be read as a picture.") % {"name": name},
                                     code="damaged") from None
     finally:
         upload.seek(0)
@@ -197,25 +206,31 @@ class LorasField(forms.CharField):
             parts = line.split()
             if len(parts) > 2:
                 raise forms.ValidationError(
-                    f"Line {number}: write the LoRA address, then optionally one space and a strength such as 0.8.")
+                    _("Line %(number)s: write the LoRA address, then optionally one space and a strength such as 0.8.")
+                    % {"number": number})
             path = parts[0]
             if (":" in path and not path.lower().startswith(("http://", "https://"))):
-                raise forms.ValidationError(f"Line {number}: the address must start with https:// or http://.")
+                raise forms.ValidationError(
+                    _("Line %(number)s: the address must start with https:// or http://.") % {"number": number})
             scale = 1.0
             if len(parts) == 2:
                 try:
                     scale = float(parts[1])
                 except ValueError:
                     raise forms.ValidationError(
-                        f"Line {number}: “{parts[1]}” is not a number. The strength is a number such as 0.8.") from None
+                        _("Line %(number)s: “%(value)s” is not a number. The strength is a number such as 0.8.")
+                        % {"number": number, "value": parts[1]}) from None
                 low, high = LORA_SCALE_RANGE
                 if not low <= scale <= high:
-                    raise forms.ValidationError(f"Line {number}: the strength must be between {low:g} and {high:g}.")
+                    raise forms.ValidationError(
+                        _("Line %(number)s: the strength must be between %(low)s and %(high)s.")
+                        % {"number": number, "low": _short_number(low), "high": _short_number(high)})
             loras.append({"path": path, "scale": scale})
         if self.max_items is not None and len(loras) > self.max_items:
-            raise forms.ValidationError(f"Use at most {self.max_items} LoRA add-ons (you gave {len(loras)}).")
+            raise forms.ValidationError(_("Use at most %(limit)s LoRA add-ons (you gave %(count)s).")
+                                        % {"limit": self.max_items, "count": len(loras)})
         if self.required and not loras:
-            raise forms.ValidationError("Add at least one LoRA address.")
+            raise forms.ValidationError(_("Add at least one LoRA address."))
         return loras
 
 
@@ -231,8 +246,7 @@ class GenerationForm(forms.Form):
         combined.update(initial or {})
         combined.setdefault("client_token", secrets.token_urlsafe(16))
         super().__init__(data=data, files=files, initial=combined)
-        self.fields["client_token"].error_messages["required"] = (
-            "This form is out of date. Please reload the page and try again.")
+        self.fields["client_token"].error_messages["required"] = OUT_OF_DATE
         self._form_names: dict[str, list[str]] = {}
         for spec_field in spec.fields:
             self._form_names[spec_field.name] = self._add_fields(spec_field)
@@ -253,8 +267,11 @@ class GenerationForm(forms.Form):
     # -- building ------------------------------------------------------------------------
     def _add_fields(self, spec_field: Field) -> list[str]:
         name = spec_field.name
-        common = {"label": spec_field.label, "help_text": spec_field.help, "required": spec_field.required}
-        required_message = f"Please fill in “{spec_field.label}”."
+        # Catalogue words are English; studio/catalogue/strings.py lists them for translation.
+        label = _(spec_field.label)
+        common = {"label": label, "help_text": _(spec_field.help) if spec_field.help else "",
+                  "required": spec_field.required}
+        required_message = _("Please fill in “%(label)s”.") % {"label": label}
         kind = spec_field.type
         if kind in ("prompt", "text"):
             widget = (forms.Textarea(attrs={"rows": 5}) if kind == "prompt" else forms.TextInput())
@@ -262,22 +279,23 @@ class GenerationForm(forms.Form):
                                                  else DEFAULT_TEXT_LIMITS[kind], strip=kind == "prompt",
                                                  **common)
             if kind == "prompt":
-                required_message = "Please write a prompt: describe what you want to see."
+                required_message = _("Please write a prompt: describe what you want to see.")
             field.error_messages["max_length"] = (
-                "Please shorten this to %(limit_value)d characters (it has %(show_value)d).")
+                _("Please shorten this to %(limit_value)d characters (it has %(show_value)d)."))
         elif kind in ("integer", "seed"):
             field = forms.IntegerField(min_value=spec_field.min, max_value=spec_field.max, **common)
-            field.error_messages["invalid"] = "Please enter a whole number."
+            field.error_messages["invalid"] = _("Please enter a whole number.")
             if kind == "seed":
-                field.widget.attrs.update({"data-roll-seed": True, "placeholder": "Random"})
+                field.widget.attrs.update({"data-roll-seed": True, "placeholder": _("Random")})
             elif spec_field.step:
                 field.widget.attrs["step"] = spec_field.step
         elif kind == "number":
             field = forms.FloatField(min_value=spec_field.min, max_value=spec_field.max, **common)
             field.widget.attrs["step"] = spec_field.step or "any"
-            field.error_messages["invalid"] = "Please enter a number, such as 3.5."
+            field.error_messages["invalid"] = _("Please enter a number, such as %(example)s.") % {
+                "example": formats.number_format(3.5)}
         elif kind == "boolean":
-            field = forms.BooleanField(label=spec_field.label, help_text=spec_field.help, required=False)
+            field = forms.BooleanField(label=common["label"], help_text=common["help_text"], required=False)
         elif kind == "choice":
             field = self._choice_field(spec_field, common)
         elif kind == "size":
@@ -294,26 +312,27 @@ class GenerationForm(forms.Form):
 
     def _choice_field(self, spec_field: Field, common: dict[str, Any]) -> forms.Field:
         by_text = {str(choice.value): choice.value for choice in spec_field.choices}
-        choices: list[tuple[str, str]] = [(str(choice.value), choice.label) for choice in spec_field.choices]
+        choices: list[tuple[str, str]] = [(str(choice.value), _(choice.label)) for choice in spec_field.choices]
         if not spec_field.required and spec_field.default is None:
-            choices.insert(0, ("", spec_field.blank_label or "Automatic"))
+            choices.insert(0, ("", _(spec_field.blank_label or "Automatic")))
         return forms.TypedChoiceField(choices=choices, coerce=lambda text: by_text[text], empty_value=None,
                                       **common)
 
     def _add_size_fields(self, spec_field: Field, common: dict[str, Any]) -> list[str]:
         name = spec_field.name
-        choices: list[tuple[str, str]] = [(str(choice.value), choice.label) for choice in spec_field.choices]
-        choices.append((CUSTOM_SIZE, "Custom size"))
+        choices: list[tuple[str, str]] = [(str(choice.value), _(choice.label)) for choice in spec_field.choices]
+        choices.append((CUSTOM_SIZE, _("Custom size")))
         if not spec_field.required and spec_field.default is None:
-            choices.insert(0, ("", spec_field.blank_label or "Automatic"))
+            choices.insert(0, ("", _(spec_field.blank_label or "Automatic")))
         select = forms.ChoiceField(choices=choices, **common)
         select.widget.attrs["data-size-select"] = True
-        _plain_limits(select, f"Please choose a {spec_field.label.lower()}.")
+        _plain_limits(select, _("Please choose an option for “%(label)s”.") % {"label": common["label"]})
         self.fields[name] = select
-        for suffix, side in ((SIZE_WIDTH_SUFFIX, "Width"), (SIZE_HEIGHT_SUFFIX, "Height")):
+        for suffix, side_label in ((SIZE_WIDTH_SUFFIX, _("Width (pixels)")), (SIZE_HEIGHT_SUFFIX, _("Height (pixels)"))):
             side_field = forms.IntegerField(
-                label=f"{side} (pixels)", required=False, min_value=spec_field.min, max_value=spec_field.max,
-                help_text=f"Only for a custom size: {spec_field.min} to {spec_field.max} pixels.")
+                label=side_label, required=False, min_value=spec_field.min, max_value=spec_field.max,
+                help_text=_("Only for a custom size: %(min)s to %(max)s pixels.") % {
+                    "min": spec_field.min, "max": spec_field.max})
             side_field.widget.attrs["data-custom-size-of"] = name
             _plain_limits(side_field, "")
             self.fields[name + suffix] = side_field
@@ -321,12 +340,13 @@ class GenerationForm(forms.Form):
 
     def _add_image_fields(self, spec_field: Field) -> list[str]:
         name = spec_field.name
-        upload = ImageUploadField(multiple=spec_field.type == "images", label=spec_field.label,
-                                  help_text=spec_field.help)
+        label = _(spec_field.label)
+        upload = ImageUploadField(multiple=spec_field.type == "images", label=label,
+                                  help_text=_(spec_field.help) if spec_field.help else "")
         upload.widget.attrs["data-gallery-input"] = name + GALLERY_SUFFIX
         self.fields[name] = upload
         gallery = GalleryChoiceField(queryset=visible_image_assets(self.user),
-                                     label=f"{spec_field.label} from the gallery")
+                                     label=_("%(label)s from the gallery") % {"label": label})
         gallery.widget.attrs["data-gallery-for"] = name
         self.fields[name + GALLERY_SUFFIX] = gallery
         return [name, name + GALLERY_SUFFIX]
@@ -335,7 +355,7 @@ class GenerationForm(forms.Form):
     def clean_client_token(self) -> str:
         token = self.cleaned_data["client_token"]
         if not _TOKEN.match(token):
-            raise forms.ValidationError("This form is out of date. Please reload the page and try again.")
+            raise forms.ValidationError(OUT_OF_DATE)
         return token
 
     def clean(self) -> dict[str, Any]:
@@ -351,9 +371,11 @@ class GenerationForm(forms.Form):
         name = spec_field.name
         if cleaned.get(name) != CUSTOM_SIZE:
             return
-        for suffix, side in ((SIZE_WIDTH_SUFFIX, "width"), (SIZE_HEIGHT_SUFFIX, "height")):
+        missing = ((SIZE_WIDTH_SUFFIX, _("Enter the width in pixels, or choose one of the named sizes.")),
+                   (SIZE_HEIGHT_SUFFIX, _("Enter the height in pixels, or choose one of the named sizes.")))
+        for suffix, message in missing:
             if name + suffix in cleaned and cleaned[name + suffix] is None:
-                self.add_error(name + suffix, f"Enter the {side} in pixels, or choose one of the named sizes.")
+                self.add_error(name + suffix, message)
 
     def _clean_images(self, spec_field: Field, cleaned: dict[str, Any]) -> None:
         name = spec_field.name
@@ -362,13 +384,14 @@ class GenerationForm(forms.Form):
         count = len(cleaned[name]) + len(cleaned[name + GALLERY_SUFFIX])
         limit = spec_field.max_items or 1
         if spec_field.required and count == 0:
-            self.add_error(name, "Add a picture: upload one or choose one from the gallery." if limit == 1 else
-                           "Add at least one picture: upload them or choose them from the gallery.")
+            self.add_error(name, _("Add a picture: upload one or choose one from the gallery.") if limit == 1 else
+                           _("Add at least one picture: upload them or choose them from the gallery."))
         elif count > limit:
             if limit == 1:
-                self.add_error(name, "Use just one picture here: either upload one or choose one from the gallery.")
+                self.add_error(name, _("Use just one picture here: either upload one or choose one from the gallery."))
             else:
-                self.add_error(name, f"You can use at most {limit} pictures here; you gave {count}.")
+                self.add_error(name, _("You can use at most %(limit)s pictures here; you gave %(count)s.")
+                               % {"limit": limit, "count": count})
 
     def _post_clean(self) -> None:
         """Errors on hidden inputs are shown where a person can see them."""
@@ -379,7 +402,7 @@ class GenerationForm(forms.Form):
                 self._errors.setdefault(spec_field.name, self.error_class()).extend(self._errors.pop(hidden))
         if self._errors.pop("client_token", None) is not None:
             self._errors.setdefault(NON_FIELD_ERRORS, self.error_class(error_class="nonfield")).append(
-                "This form is out of date. Press Generate again to send it.")
+                _("This form is out of date. Press Generate again to send it."))
             self.data = self.data.copy()
             self.data["client_token"] = secrets.token_urlsafe(16)
 
@@ -589,12 +612,17 @@ def _lora_line(item: dict[str, Any]) -> str:
     return f"{item['path']} {scale:g}"
 
 
+def _short_number(value: float) -> str:
+    """4.0 → "4", 0.5 → "0.5" (or "0,5" in Vietnamese): like `:g`, in the reader's number format."""
+    return str(int(value)) if float(value).is_integer() else formats.number_format(value)
+
+
 def _plain_limits(field: forms.Field, required_message: str) -> None:
     """Django's messages, in the words the rest of Atelier uses."""
     if required_message:
         field.error_messages["required"] = required_message
     field.error_messages.update({
-        "min_value": "The lowest allowed value is %(limit_value)s.",
-        "max_value": "The highest allowed value is %(limit_value)s.",
-        "invalid_choice": "Please choose one of the options.",
+        "min_value": _("The lowest allowed value is %(limit_value)s."),
+        "max_value": _("The highest allowed value is %(limit_value)s."),
+        "invalid_choice": _("Please choose one of the options."),
     })

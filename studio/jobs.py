@@ -41,6 +41,12 @@ MAX_LOG_LINES = 50
 MAX_DOWNLOAD_ATTEMPTS = 3
 
 WAITING_FOR_SERVICE = "Waiting for the service to answer. Atelier keeps trying."
+# Stored in English, translated when shown (studio.stored_text lists every message of this module).
+MISLABELLED_OUTPUT = {
+    "image": "The service called this file an image, but it is not one.",
+    "video": "The service called this file a video, but it is not one.",
+    "audio": "The service called this file an audio file, but it is not one.",
+}
 
 
 # --- Submit -----------------------------------------------------------------------------
@@ -244,8 +250,7 @@ def _save_output(client: fal.FalClient, generation: Generation, position: int, i
     verified = verify(path, size, checksum, claimed_type=item.content_type)
     if item.kind in ("image", "video", "audio") and verified.kind == "file":
         verified.path.unlink(missing_ok=True)
-        raise IngestError(f"The service called this file {'an' if item.kind == 'image' else 'a'} {item.kind}, "
-                          "but it is not one.")
+        raise IngestError(MISLABELLED_OUTPUT[item.kind])
     store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
                 position=position, nsfw=nsfw, original_name=_safe_name(item.file_name))
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 def first_run_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
     setup_path = reverse("studio:setup")
+    language_path = reverse("accounts:set_language")  # the set-up page has the language picker too
     static_prefix = settings.STATIC_URL or "/static/"
 
     def middleware(request: HttpRequest) -> HttpResponse:
@@ -20,7 +21,7 @@ def first_run_middleware(get_response: Callable[[HttpRequest], HttpResponse]) ->
         # on the request) by the login check anyway, so this costs nothing extra.
         if request.user.is_authenticated:
             return get_response(request)
-        if request.path == setup_path or request.path.startswith(static_prefix):
+        if request.path in (setup_path, language_path) or request.path.startswith(static_prefix):
             return get_response(request)
         # Anonymous visitors: one tiny query (LIMIT 1 on the user table).
         if not get_user_model().objects.exists():

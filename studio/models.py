@@ -8,23 +8,26 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Generation(models.Model):
     class State(models.TextChoices):
         # Above the per-job limit: nothing is sent until an administrator approves (usage app).
-        AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
-        SUBMITTING = "submitting", "Sending to the service"
-        QUEUED = "queued", "Waiting in the queue"
-        RUNNING = "running", "Generating"
-        COLLECTING = "collecting", "Saving the results"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        AWAITING_APPROVAL = "awaiting_approval", _("Waiting for approval")
+        SUBMITTING = "submitting", _("Sending to the service")
+        QUEUED = "queued", _("Waiting in the queue")
+        RUNNING = "running", _("Generating")
+        COLLECTING = "collecting", _("Saving the results")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     FINAL_STATES = frozenset({State.DONE, State.FAILED, State.CANCELLED})
     # States a tracker looks after: the request exists upstream and is not collected yet.
     TRACKED_STATES = frozenset({State.QUEUED, State.RUNNING, State.COLLECTING})
+    # Outputs are saved while collecting: before that a job has none.
+    STATES_BEFORE_OUTPUTS = frozenset({State.SUBMITTING, State.QUEUED, State.RUNNING})
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations")
@@ -78,6 +81,13 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_title} ({self.get_state_display()})"
+
+    @property
+    def outputs(self):
+        """The saved outputs; none (and no query) before collecting starts, when none can exist."""
+        if self.state in self.STATES_BEFORE_OUTPUTS:
+            return []
+        return self.assets.all()
 
     @property
     def is_final(self) -> bool:

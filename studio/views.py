@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from django_htmx.http import HttpResponseStopPolling
@@ -23,6 +24,7 @@ from studio.creation import BudgetRefused, copy_generation, create_generation
 from studio.forms import AdministratorSetupForm
 from studio.generation_form import GenerationForm, initial_from_arguments, visible_image_assets
 from studio.models import Generation
+from studio.stored_text import translate_stored
 from usage.quotes import quote
 
 
@@ -74,7 +76,7 @@ def generate(request: HttpRequest, model_id: str) -> HttpResponse:
             try:
                 generation, _created = create_generation(request.user, spec, form)
             except IngestError as error:  # an upload that passed the form but not the final check
-                form.add_error(None, str(error))
+                form.add_error(None, translate_stored(str(error)))
             except BudgetRefused as refused:
                 form.add_error(None, str(refused))
         if generation is not None:
@@ -157,7 +159,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def job_card(request: HttpRequest, generation_id: str) -> HttpResponse:
-    """The job card fragment. Reads the database only: workers talk to fal, never this view."""
+    """The job card fragment. Reads the database only: workers talk to fal, never this view.
+
+    Every open job's card asks once a second, so it does the least it can: no outputs
+    query before there can be outputs (`Generation.outputs`). bench/load_job_cards.py
+    measures it.
+    """
     generation = _get_generation_for_user(request, generation_id)
     response = render(request, "studio/_job_card.html", {"job": generation})
     if generation.is_final:
@@ -229,12 +236,12 @@ def setup(request: HttpRequest) -> HttpResponse:
         if user is None:
             messages.info(
                 request,
-                "Someone else created the administrator account a moment ago. "
-                "Log in with an account they give you.",
+                _("Someone else created the administrator account a moment ago. "
+                  "Log in with an account they give you."),
             )
             return redirect("login")
         login(request, user)
-        messages.success(request, f"Welcome, {user.get_username()}. Atelier is ready.")
+        messages.success(request, _("Welcome, %(name)s. Atelier is ready.") % {"name": user.get_username()})
         return redirect("studio:home")
     return render(request, "studio/setup.html", {"form": form})
 

@@ -32,6 +32,21 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"Skipped under CI=true, which must run every test: {reason}"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests use a database file, not shared-cache memory.
+
+    Browser tests run the live server and a tracker thread side by side, as production does;
+    shared-cache memory databases lock whole tables ("database table is locked") where a
+    file in WAL mode lets readers and the writer take turns.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
 @pytest.fixture
 def media_root(settings, tmp_path):
     """Stored files go to a folder of this test's own."""

@@ -42,8 +42,9 @@ def approve(generation: Generation, administrator) -> None:
 def deny(generation: Generation, administrator, reason: str) -> None:
     """The job fails without being sent; the person sees the reason on its card."""
     reason = reason.strip()
-    message = (_("An administrator did not approve this job: %(reason)s") % {"reason": reason} if reason
-               else _("An administrator did not approve this job."))
+    # Stored in English and translated for each reader (studio.stored_text).
+    message = ("An administrator did not approve this job: %(reason)s" % {"reason": reason} if reason
+               else "An administrator did not approve this job.")
     now = timezone.now()
     with transaction.atomic():
         moved = Generation.objects.filter(id=generation.id, state=State.AWAITING_APPROVAL).update(

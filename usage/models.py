@@ -126,7 +126,7 @@ class TeamBudget(models.Model):
 class PersonBudget(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="budget")
     monthly_limit = models.DecimalField(_("budget per month"), **MONEY, null=True, blank=True,
-                                        help_text=_("Empty: the team's default per person."))
+                                        help_text=_("Empty: the team’s default per person."))
     updated_at = models.DateTimeField(auto_now=True)
 
 

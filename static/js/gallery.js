@@ -10,7 +10,11 @@
     var counter = document.querySelector("[data-selected-count]");
     if (!counter) { return; }
     var n = boxes().filter(function (box) { return box.checked; }).length;
-    counter.textContent = n === 0 ? "Nothing selected" : n + (n === 1 ? " item selected" : " items selected");
+    // The words come translated from the page; "{n}" stands for the number.
+    var words = n === 0 ? counter.getAttribute("data-text-none") || "Nothing selected"
+      : n === 1 ? counter.getAttribute("data-text-one") || "{n} item selected"
+      : counter.getAttribute("data-text-many") || "{n} items selected";
+    counter.textContent = words.replace("{n}", n);
     document.querySelectorAll("[data-tile]").forEach(function (tile) {
       tile.classList.toggle("tile--selected", tile.querySelector(".tile__select").checked);
     });
@@ -51,7 +55,7 @@
       if (source && navigator.clipboard) {
         navigator.clipboard.writeText(source.textContent.trim()).then(function () {
           var label = copy.textContent;
-          copy.textContent = "Copied";
+          copy.textContent = copy.getAttribute("data-copied-text") || "Copied";
           setTimeout(function () { copy.textContent = label; }, 1500);
         });
       }

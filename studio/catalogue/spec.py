@@ -19,6 +19,7 @@ from dataclasses import dataclass, field as dataclass_field
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from fal.app_id import InvalidModelId, parse_model_id
 from usage.pricing import PriceRule, PriceRuleError, price_rule_from_dict
@@ -27,16 +28,16 @@ from usage.pricing import PriceRule, PriceRuleError, price_rule_from_dict
 class Kind(models.TextChoices):
     """What a model does, in the order the picker shows them."""
 
-    TEXT_TO_IMAGE = "text-to-image", "Text to image"
-    IMAGE_EDIT = "image-edit", "Image editing"
-    IMAGE_TO_IMAGE = "image-to-image", "Image to image"
-    TEXT_TO_VIDEO = "text-to-video", "Text to video"
-    IMAGE_TO_VIDEO = "image-to-video", "Image to video"
+    TEXT_TO_IMAGE = "text-to-image", _("Text to image")
+    IMAGE_EDIT = "image-edit", _("Image editing")
+    IMAGE_TO_IMAGE = "image-to-image", _("Image to image")
+    TEXT_TO_VIDEO = "text-to-video", _("Text to video")
+    IMAGE_TO_VIDEO = "image-to-video", _("Image to video")
 
 
 class Output(models.TextChoices):
-    IMAGE = "image", "Image"
-    VIDEO = "video", "Video"
+    IMAGE = "image", _("Image")
+    VIDEO = "video", _("Video")
 
 
 # The output each kind makes, and the kinds that need an input image.

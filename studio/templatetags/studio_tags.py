@@ -5,27 +5,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from studio.models import Generation
+from studio.stored_text import translate_stored
 
 register = template.Library()
 
 # What a person can do about each kind of failure, in plain words.
 ADVICE = {
-    "auth": "The service did not accept Atelier's key. Ask your administrator to check the fal key.",
-    "payment": "The fal account is out of credit. Ask your administrator to top it up, then retry.",
-    "invalid_input": "The service did not accept some settings. Fix the marked fields and generate again.",
-    "expired": "The result expired before Atelier could save it. Generate again to get a new one.",
-    "rate_limited": "The service is busy. Wait a minute, then retry.",
-    "submit_unknown": ("The connection broke while the job was being sent, so the service may still run it. "
+    "auth": gettext_lazy("The service did not accept Atelier's key. Ask your administrator to check the fal key."),
+    "payment": gettext_lazy("The fal account is out of credit. Ask your administrator to top it up, then retry."),
+    "invalid_input": gettext_lazy("The service did not accept some settings. Fix the marked fields and generate again."),
+    "expired": gettext_lazy("The result expired before Atelier could save it. Generate again to get a new one."),
+    "rate_limited": gettext_lazy("The service is busy. Wait a minute, then retry."),
+    "submit_unknown": gettext_lazy("The connection broke while the job was being sent, so the service may still run it. "
                        "Check with your administrator before retrying."),
-    "network": "Atelier could not reach the service. Retry in a moment.",
-    "upstream": "The service could not finish this job. Retry; if it keeps failing, change the settings.",
-    "no_output": "The service finished but sent back no files. Retry, or change the settings.",
-    "bad_output": "The service sent back a damaged file. Retry.",
-    "cancelled_upstream": "The service cancelled this job.",
-    "not_approved": "This job was not sent, so it cost nothing. Change the settings and generate again.",
+    "network": gettext_lazy("Atelier could not reach the service. Retry in a moment."),
+    "upstream": gettext_lazy("The service could not finish this job. Retry; if it keeps failing, change the settings."),
+    "no_output": gettext_lazy("The service finished but sent back no files. Retry, or change the settings."),
+    "bad_output": gettext_lazy("The service sent back a damaged file. Retry."),
+    "cancelled_upstream": gettext_lazy("The service cancelled this job."),
+    "not_approved": gettext_lazy("This job was not sent, so it cost nothing. Change the settings and generate again."),
 }
 
 
@@ -43,16 +46,24 @@ def elapsed(generation: Generation) -> str:
 
 @register.filter
 def seconds_text(duration: timedelta | float | None) -> str:
+    """A short duration in the reader's language and number format: "4.2 s", "3 min 05 s"."""
     if duration is None:
         return ""
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
     if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+        amount = formats.number_format(seconds, decimal_pos=1 if seconds < 10 else 0)
+        return _("%(seconds)s s") % {"seconds": amount}
     minutes, rest = divmod(int(seconds), 60)
     if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": f"{rest:02d}"}
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": f"{minutes:02d}"}
+
+
+@register.filter
+def stored_text(text: str) -> str:
+    """A message saved on a job, in the reader's language when Atelier wrote it."""
+    return translate_stored(text)
 
 
 @register.filter

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import SENTINEL_KEY
 
 # Playwright's sync API runs an event loop in this thread; Django would then refuse the
 # live server's ORM calls as "async unsafe" although they run synchronously.
@@ -29,6 +33,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -54,22 +59,71 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(browser, request) -> Iterator:
-    """A fresh desktop-sized page; fails the test if the page broke our CSP."""
-    context = browser.new_context(viewport=DESKTOP)
-    new_page = context.new_page()
+def new_page(browser, request) -> Iterator[Callable]:
+    """`new_page(**context_options)`: a page in a fresh browser context (its own cookies).
+
+    Every page fails the test if it broke our CSP; on failure each keeps a screenshot.
+    """
+    opened: list = []
     csp_violations: list[str] = []
-    new_page.on(
-        "console",
-        lambda message: csp_violations.append(message.text) if "Content Security Policy" in message.text else None,
-    )
-    yield new_page
+
+    def open_page(**options):
+        context = browser.new_context(**{"viewport": DESKTOP, **options})
+        fresh = context.new_page()
+        fresh.on(
+            "console",
+            lambda message: csp_violations.append(message.text) if "Content Security Policy" in message.text else None,
+        )
+        opened.append(fresh)
+        return fresh
+
+    yield open_page
     failed = getattr(request.node, "report_call", None)
-    if failed is not None and failed.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        new_page.screenshot(path=ARTIFACTS / f"{_slug(request.node.name)}-failure.png", full_page=True)
-    context.close()
+    for number, each in enumerate(opened):
+        if failed is not None and failed.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            each.screenshot(path=ARTIFACTS / f"{_slug(request.node.name)}-failure-{number}.png", full_page=True)
+        each.context.close()
     assert not csp_violations, f"The page broke the Content Security Policy: {csp_violations}"
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh desktop-sized page; fails the test if the page broke our CSP."""
+    return new_page()
+
+
+@pytest.fixture
+def studio_service(make_simulator, settings, media_root, monkeypatch) -> Iterator:
+    """The whole back end behind the live server: simulator, submit tasks and a tracker.
+
+    Submissions run at once in the web request (immediate task backend); a real tracker
+    thread follows the jobs, so the browser sees cards move exactly as in production.
+    """
+    from studio import jobs, tracker
+
+    simulator = make_simulator(queue_seconds=0.6, run_seconds=0.8)
+    settings.FAL_BASE_URL = simulator.base_url
+    settings.FAL_KEY = SENTINEL_KEY
+    settings.FAL_AUTH_SCHEME = "key"
+    settings.FAL_USES_SIMULATOR = True
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    monkeypatch.setattr(jobs, "POLL_INTERVAL", timedelta(milliseconds=200))
+    stop = threading.Event()
+    thread = threading.Thread(target=tracker.run_forever, kwargs={"threads": 2, "tick": 0.05, "stop": stop},
+                              name="test-tracker", daemon=True)
+    thread.start()
+    yield simulator
+    stop.set()
+    thread.join(timeout=10)
+
+
+def log_in(page, base_url: str, username: str, password: str) -> None:
+    page.goto(base_url + "/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base_url + "/")
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_bulk_favourite_album_and_delete(member_client, member, outsider, make_i
     assert member.albums.get(name="Picks").items.count() == 2
     with django_capture_on_commit_callbacks(execute=True):
         response = member_client.post(reverse("gallery:bulk"), {"action": "delete", "ids": ids}, follow=True)
-    assert "Deleted 3 items. 1 belong to someone else and were kept." in response.content.decode()
+    assert "Deleted 3 items. 1 belongs to someone else and was kept." in response.content.decode()
     assert [a.id for a in type(theirs).objects.all()] == [theirs.id]
 
 

@@ -403,8 +403,6 @@ def test_hostile_team_page_input_is_refused_next_to_the_field(administrator_clie
     assert django_user_model.objects.count() == before
 
 
-@pytest.mark.xfail(strict=True, reason="accounts/forms.py AddPersonForm adds the model field's validators to a "
-                                       "field that already has max_length=150: the length message shows twice")
 def test_an_over_long_username_is_explained_once(administrator_client, django_user_model):
     response = administrator_client.post(reverse("accounts:add_person"), {"username": "x" * 10_000, "role": "member"})
     assert errors_of(response.content.decode(), "username") == [

@@ -88,6 +88,27 @@ def test_job_card_reads_the_database_only(member_client, member, monkeypatch):
     assert "3 jobs ahead in the queue" in page and 'hx-trigger="every 1s"' in page
 
 
+def test_a_polled_job_card_costs_three_queries(member_client, member, django_assert_num_queries):
+    """Session, person, job: every open card asks once a second (bench/load_job_cards.py)."""
+    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "x"}, state=State.RUNNING,
+                                 request_id="r1", logs=[{"message": "step 3 of 28"}])
+    with django_assert_num_queries(3):
+        response = member_client.get(reverse("studio:job_card", args=[generation.id]), headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "step 3 of 28" in response.content.decode()
+
+
+def test_a_collecting_job_card_shows_the_outputs_saved_so_far(member_client, member, media_root):
+    from gallery.assets import store_asset
+    from gallery.ingest import receive, verify
+    from gallery.models import Asset
+
+    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "x"}, state=State.COLLECTING, request_id="r1")
+    path, size, checksum = receive([png_bytes()])
+    asset = store_asset(verify(path, size, checksum), owner=member, source=Asset.Source.OUTPUT, generation=generation)
+    page = member_client.get(reverse("studio:job_card", args=[generation.id])).content.decode()
+    assert reverse("gallery:asset_file", args=[asset.id]) in page
+
+
 def test_final_job_card_stops_polling(member_client, member):
     generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "x"}, state=State.FAILED,
                                  error_type="payment", error_message="User is locked.")
@@ -171,4 +192,5 @@ def test_outputs_are_served_to_logged_in_people_only(fal_service, member_client,
     assert member_client.get(reverse("gallery:asset_thumbnail", args=[asset.id]))["Content-Type"] == "image/webp"
     assert client.get(file_url).status_code == 302  # to the login page
     card = member_client.get(reverse("studio:job_card", args=[generation.id])).content.decode()
-    assert file_url in card
+    # The card's output opens the item's page (keyboard navigation, reuse, albums), not the bare file.
+    assert reverse("gallery:detail", args=[asset.id]) in card

@@ -68,6 +68,20 @@ def test_an_administrators_price_replaces_the_built_in_one(member_client):
     assert figure == Decimal("0.5")
 
 
+def test_an_administrator_sets_a_price_in_the_admin(administrator_client, member_client):
+    form = {"model_id": "fal-ai/nano-banana", "title": "", "description": "", "kind": "", "output": "",
+            "fields": "", "price-TOTAL_FORMS": "1", "price-INITIAL_FORMS": "0", "price-MIN_NUM_FORMS": "0",
+            "price-MAX_NUM_FORMS": "1", "price-0-per": "image", "price-0-amount": "0.05", "price-0-currency": "EUR",
+            "price-0-checked_on": "2025-11-01", "price-0-estimate": "on", "price-0-factors": "{}",
+            "price-0-outputs": "[]", "price-0-minimum": "", "price-0-note": "our contract"}
+    response = administrator_client.post("/admin/studio/catalogueentry/add/", form)
+    assert response.status_code == 200 and "Budgets are kept in USD" in response.content.decode()
+    response = administrator_client.post("/admin/studio/catalogueentry/add/", {**form, "price-0-currency": "USD"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    figure, page = estimate_of(member_client, "fal-ai/nano-banana", num_images="2")
+    assert figure == Decimal("0.1") and "Price list checked 1 Nov 2025" in page
+
+
 def test_a_model_without_a_price_says_so(member_client):
     CatalogueEntry.objects.create(model_id="fal-ai/recraft/v3", title="Recraft", kind="text-to-image",
                                   fields=[{"use": "prompt"}, {"use": "num_images"}])

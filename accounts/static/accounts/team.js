@@ -6,6 +6,9 @@
     var field = document.getElementById(button.getAttribute("data-copy-from"));
     var status = document.getElementById(button.getAttribute("data-copy-status"));
     if (!field) { return; }
+    // The words come translated from the page (data-copied-text, data-by-hand-text).
+    var copiedText = button.getAttribute("data-copied-text") || "Link copied.";
+    var byHandText = button.getAttribute("data-by-hand-text") || "Press Ctrl+C (or ⌘C) to copy the selected link.";
     button.hidden = false;
     field.addEventListener("focus", function () { field.select(); });
     button.addEventListener("click", function () {
@@ -15,10 +18,10 @@
       var byHand = function () {
         var copied = false;
         try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
-        say(copied ? "Link copied." : "Press Ctrl+C (or ⌘C) to copy the selected link.");
+        say(copied ? copiedText : byHandText);
       };
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(function () { say("Link copied."); }, byHand);
+        navigator.clipboard.writeText(field.value).then(function () { say(copiedText); }, byHand);
       } else {
         byHand();
       }
