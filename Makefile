@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: run serve test install install-test check simulator clean
+.PHONY: run serve test install install-test check simulator screenshots clean
 
 # Reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -36,6 +36,10 @@ serve: install
 ## The whole test suite
 test: install-test
 	$(PY) -m pytest
+
+## The README's screenshots, into docs/screenshots/ (browser tests; ordinary runs write test-artifacts/)
+screenshots: install-test
+	ATELIER_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/browser/test_screenshots.py
 
 ## Django's system checks
 check: install

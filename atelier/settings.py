@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from atelier.buckets import bucket_storage
+
 from atelier.env import (
     SettingError,
     env_bool,
@@ -28,6 +30,15 @@ VAR_DIR = Path(env_str("ATELIER_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 ATELIER_ENV = env_choice("ATELIER_ENV", "local", ["local", "production"])
 IS_PRODUCTION = ATELIER_ENV == "production"
 DEBUG = env_bool("DEBUG", False)
+TASKS_BACKEND = env_choice("TASKS_BACKEND", "database", ["database", "immediate", "rq"])
+
+
+def _require(module: str, name: str, extra: str) -> None:
+    """Scale-out parts are optional installs: say which one is missing instead of a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise SettingError(name, f"needs the {extra!r} extra: pip install 'atelier[{extra}]'.")
 
 
 def _local_secret_key() -> str:
@@ -67,6 +78,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    *(["django_rq"] if TASKS_BACKEND == "rq" else []),
     "accounts",
     "studio",
     "gallery",
@@ -139,15 +151,43 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks -----------------------------------------------------------------
-TASKS_BACKEND = env_choice("TASKS_BACKEND", "database", ["database", "immediate"])
+# `database` keeps the queue in the database (`manage.py db_worker`); `rq` puts it on Redis
+# for many workers on many machines (`manage.py rqworker default --job-class
+# django_tasks_rq.Job --with-scheduler`; the scheduler runs the delayed retries).
+if TASKS_BACKEND == "rq":
+    _require("django_tasks_rq", "TASKS_BACKEND", "rq")
 TASKS = {
     "default": {
         "BACKEND": {
             "database": "django_tasks_db.DatabaseBackend",
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "rq": "django_tasks_rq.RQBackend",
         }[TASKS_BACKEND],
     }
 }
+# How long a tracker holds a job it looks at or collects (renewed while collecting); when a
+# tracker dies, another takes its jobs over after this long.
+TRACK_LEASE_SECONDS = env_int("TRACK_LEASE_SECONDS", 60, minimum=2, maximum=3600)
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+if TASKS_BACKEND == "rq" and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise SettingError("REDIS_URL", f"expected a redis://, rediss:// or unix:// URL, got {REDIS_URL.split('@')[-1]!r}.")
+# One process runs task after task (no fork per task): measured 3× the submit rate of rq's
+# forking Worker here. Task timeouts still apply (SIGALRM); connections are refreshed around
+# each task (studio.apps).
+RQ = {"WORKER_CLASS": "rq.worker.SimpleWorker"}
+# How long a task may run before RQ stops it, and how long results stay in Redis.
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_JOB_TIMEOUT_SECONDS", 900, minimum=30),
+                         "DEFAULT_RESULT_TTL": 3600}}
+
+# Login rate limits (accounts.throttle) count in the cache: with several web processes it must
+# be shared. Use another Redis database than the queue's (cache.clear() empties its database).
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL")
+if CACHE_REDIS_URL:
+    if not CACHE_REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingError("CACHE_REDIS_URL", "expected a redis://, rediss:// or unix:// URL.")
+    _require("redis", "CACHE_REDIS_URL", "rq")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_REDIS_URL,
+                          "KEY_PREFIX": "atelier"}}
 
 # --- Accounts -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,10 +223,34 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
+# On local disk, MEDIA_ROOT holds the media; with a bucket it holds only temporary files
+# (downloads being checked, thumbnails being made).
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
-# How permitted files are sent: by Django, or handed to nginx / Apache after the check.
-FILE_SERVING = env_choice("FILE_SERVING", "django", ["django", "x-accel-redirect", "x-sendfile"])
+# Media on an S3-compatible bucket (AWS S3, MinIO, Ceph, R2, …) when S3_BUCKET is set.
+S3_BUCKET = env_str("S3_BUCKET")
+MEDIA_IN_BUCKET = bool(S3_BUCKET)
+# How permitted files are sent: by Django (streamed from storage), handed to nginx / Apache
+# after the check (local disk only), or as a redirect to a short-lived presigned URL (bucket only).
+FILE_SERVING = env_choice("FILE_SERVING", "django", ["django", "x-accel-redirect", "x-sendfile", "presigned"])
+if MEDIA_IN_BUCKET and FILE_SERVING in ("x-accel-redirect", "x-sendfile"):
+    raise SettingError("FILE_SERVING", f"{FILE_SERVING} needs media on local disk; with S3_BUCKET use django or presigned.")
+if not MEDIA_IN_BUCKET and FILE_SERVING == "presigned":
+    raise SettingError("FILE_SERVING", "presigned needs media in a bucket (set S3_BUCKET).")
 MEDIA_INTERNAL_URL = env_str("MEDIA_INTERNAL_URL", "/protected-media/")
+S3_URL_TTL_SECONDS = env_int("S3_URL_TTL_SECONDS", 300, minimum=10, maximum=7 * 86400)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if MEDIA_IN_BUCKET:
+    _require("storages", "S3_BUCKET", "s3")
+    S3_ENDPOINT_URL = env_url("S3_ENDPOINT_URL", "")
+    S3_ADDRESSING_STYLE = env_choice("S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "auto",
+                                     ["auto", "path", "virtual"])
+    STORAGES["default"] = bucket_storage(
+        bucket=S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, region=env_str("S3_REGION"),
+        access_key=env_str("S3_ACCESS_KEY_ID"), secret_key=env_str("S3_SECRET_ACCESS_KEY"),
+        prefix=env_str("S3_PREFIX"), addressing_style=S3_ADDRESSING_STYLE, url_ttl_seconds=S3_URL_TTL_SECONDS)
 ATELIER_MAX_DOWNLOAD_BYTES = env_int("ATELIER_MAX_DOWNLOAD_MB", 2048, minimum=1) * 1_000_000
 ATELIER_MAX_UPLOAD_BYTES = env_int("ATELIER_MAX_UPLOAD_MB", 20, minimum=1) * 1_000_000
 
@@ -222,6 +286,25 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+
+
+def _bucket_origins() -> list[str]:
+    """Where presigned links point, so the browser may load pictures and videos from there."""
+    from urllib.parse import urlsplit
+
+    if S3_ENDPOINT_URL:
+        parts = urlsplit(S3_ENDPOINT_URL)
+        if S3_ADDRESSING_STYLE == "virtual":
+            return [f"{parts.scheme}://{S3_BUCKET}.{parts.netloc}"]
+        return [f"{parts.scheme}://{parts.netloc}"]
+    region = env_str("S3_REGION") or "us-east-1"
+    return [f"https://{S3_BUCKET}.s3.amazonaws.com", f"https://{S3_BUCKET}.s3.{region}.amazonaws.com",
+            f"https://s3.{region}.amazonaws.com"]
+
+
+if FILE_SERVING == "presigned":
+    for _directive in ("img-src", "media-src"):
+        CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += _bucket_origins()
 
 # --- fal ------------------------------------------------------------------------------
 # Without FAL_KEY, Atelier talks to its own simulator and says so on every page.

@@ -62,5 +62,5 @@ def remove_stored(names: list[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except OSError:
+        except Exception:  # OSError on disk, botocore's ClientError from a bucket
             logger.warning("Could not remove %s after a failed save", name)

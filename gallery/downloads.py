@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.core.files.storage import default_storage
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
@@ -44,7 +43,7 @@ def original_response(asset: Asset, *, as_download: bool, with_story: bool = Tru
     if not with_story:
         extension = EXTENSIONS.get(asset.content_type, "bin")
         return file_response(asset.file, asset.content_type, download_name=f"atelier-{str(asset.id)[:8]}.{extension}")
-    chunks, length = embedded_stream(_local_path(asset), asset.content_type, story_of(asset))
+    chunks, length = embedded_stream(_open(asset), asset.content_type, story_of(asset))
     response = StreamingHttpResponse(chunks, content_type=asset.content_type)
     response["Content-Length"] = str(length)
     response["Content-Disposition"] = _attachment(download_name(asset))
@@ -57,7 +56,7 @@ def zip_response(assets: list[Asset]) -> StreamingHttpResponse:
     names = unique_names([download_name(asset) for asset in assets])
     entries = [
         ZipEntry(name=name, chunks=(lambda asset=asset: embedded_stream(
-            _local_path(asset), asset.content_type, story_of(asset))[0]), modified_at=asset.created_at)
+            _open(asset), asset.content_type, story_of(asset))[0]), modified_at=asset.created_at)
         for name, asset in zip(names, assets)
     ]
     metadata = [dict(metadata_of(asset), file=name) for name, asset in zip(names, assets)]
@@ -84,8 +83,9 @@ def metadata_of(asset: Asset) -> dict:
     return data
 
 
-def _local_path(asset: Asset) -> Path:
-    return Path(default_storage.path(asset.file.name))
+def _open(asset: Asset):
+    """The stored original, open for reading, from local disk or a bucket alike."""
+    return asset.file.storage.open(asset.file.name, "rb")
 
 
 def _attachment(filename: str) -> str:

@@ -54,17 +54,24 @@ class _Malformed(ValueError):
     """The file's structure is not what its content type promises; we send it unchanged."""
 
 
-def embedded_stream(path: Path, content_type: str, story: Story,
+def embedded_stream(source: Path | BinaryIO, content_type: str, story: Story,
                     chunk_size: int = 65536) -> tuple[Iterator[bytes], int]:
     """The bytes to send (read lazily, in chunks) and their exact total length.
 
+    `source` is a path or a file already open for binary reading (a storage file: local disk
+    or a bucket); it is read through once for the plan and once to send, then closed.
     Files of other types (video…), files without a story, and files whose structure we do not
     understand are sent unchanged.
     """
-    size = path.stat().st_size
-    segments = _plan(path, content_type, story, size)
+    handle: BinaryIO = open(source, "rb") if isinstance(source, (str, Path)) else source
+    try:
+        size = handle.seek(0, 2)
+        segments = _plan(handle, content_type, story, size)
+    except BaseException:
+        handle.close()
+        raise
     total = sum(len(s) if isinstance(s, bytes) else s[1] for s in segments)
-    return _read(path, segments, chunk_size), total
+    return _Stream(handle, segments, chunk_size), total
 
 
 def parameters_text(story: Story) -> str:
@@ -92,34 +99,50 @@ def story_fields(story: Story) -> list[tuple[str, str]]:
 
 # --- streaming ---------------------------------------------------------------------------------
 
-def _plan(path: Path, content_type: str, story: Story, size: int) -> list[Segment]:
+def _plan(handle: BinaryIO, content_type: str, story: Story, size: int) -> list[Segment]:
     unchanged: list[Segment] = [(0, size)]
     planner = _PLANNERS.get(content_type.split(";")[0].strip().lower())
     if planner is None or story.is_empty:
         return unchanged
     try:
-        with open(path, "rb") as handle:
-            return _coalesce(planner(handle, size, story))
+        return _coalesce(planner(handle, size, story))
     except (_Malformed, struct.error, zlib.error) as error:
-        logger.warning("Sending %s without its story: %s", path.name, error)
+        logger.warning("Sending %s without its story: %s", _name(handle), error)
         return unchanged
 
 
-def _read(path: Path, segments: list[Segment], chunk_size: int) -> Iterator[bytes]:
-    # A generator: the file opens at the first chunk and closes when the response is closed.
-    with open(path, "rb") as handle:
-        for segment in segments:
+class _Stream:
+    """The planned bytes, chunk by chunk; closing it (the response does) closes the file."""
+
+    def __init__(self, handle: BinaryIO, segments: list[Segment], chunk_size: int) -> None:
+        self._handle, self._segments, self._chunk_size = handle, segments, chunk_size
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._chunks()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def _chunks(self) -> Iterator[bytes]:
+        for segment in self._segments:
             if isinstance(segment, bytes):
                 yield segment
                 continue
             offset, remaining = segment
-            handle.seek(offset)
+            self._handle.seek(offset)
             while remaining:
-                data = handle.read(min(chunk_size, remaining))
+                data = self._handle.read(min(self._chunk_size, remaining))
                 if not data:
-                    raise OSError(f"{path.name} shrank while it was being sent")
+                    raise OSError(f"{_name(self._handle)} shrank while it was being sent")
                 remaining -= len(data)
                 yield data
+
+
+def _name(handle: BinaryIO) -> str:
+    return Path(str(getattr(handle, "name", "") or "the file")).name
 
 
 def _coalesce(segments: list[Segment]) -> list[Segment]:

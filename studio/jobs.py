@@ -16,6 +16,7 @@ import math
 import re
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -34,7 +35,7 @@ State = Generation.State
 
 POLL_INTERVAL = timedelta(seconds=1)
 # A tracker that claims a job holds it this long; if it dies, another picks the job up.
-CLAIM_LEASE = timedelta(seconds=60)
+CLAIM_LEASE = timedelta(seconds=settings.TRACK_LEASE_SECONDS)
 # Passing upstream trouble is retried with backoff up to this long before the job fails.
 GIVE_UP_AFTER = timedelta(minutes=30)
 MAX_LOG_LINES = 50
@@ -92,6 +93,33 @@ def submit(generation_id: str) -> None:
         _cancel_upstream(generation.model_id, handle.request_id)
 
 
+# A submission whose claim lapsed this long ago lost its worker (killed, machine gone): nothing
+# was stored, so it is sent again. Far beyond the slowest submit (retries ride out 429s for minutes).
+ABANDONED_SUBMIT_AFTER = timedelta(minutes=10)
+
+
+def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
+    """Hand submissions whose worker died holding the claim on to another worker."""
+    from studio.tasks import submit_generation
+
+    with transaction.atomic():
+        abandoned = [str(pk) for pk in Generation.objects.select_for_update(skip_locked=True).filter(
+            state=State.SUBMITTING, request_id="", next_check_at__lt=timezone.now() - ABANDONED_SUBMIT_AFTER,
+        ).values_list("id", flat=True)[:limit]]
+        # Unclaimed again: the new task claims it as the first one did.
+        Generation.objects.filter(id__in=abandoned, state=State.SUBMITTING, request_id="").update(next_check_at=None)
+    for generation_id in abandoned:
+        logger.warning("Generation %s lost its worker while being sent; sending it again", generation_id)
+        try:
+            submit_generation.enqueue(generation_id)
+        except Exception:
+            # The queue is unreachable: mark it abandoned again, so the next sweep retries.
+            Generation.objects.filter(id=generation_id, state=State.SUBMITTING, next_check_at__isnull=True).update(
+                next_check_at=timezone.now() - ABANDONED_SUBMIT_AFTER)
+            raise
+    return abandoned
+
+
 def _submit_failed(generation: Generation, error: fal.FalError) -> None:
     if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
         Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
@@ -122,8 +150,10 @@ def claim_due_rows(limit: int = 200) -> list[Generation]:
                    .filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
                    .order_by("next_check_at").only(*_CHECK_FIELDS)[:limit])
         if due:
-            Generation.objects.filter(id__in=[generation.id for generation in due]).update(
-                next_check_at=now + CLAIM_LEASE)
+            until = now + CLAIM_LEASE
+            Generation.objects.filter(id__in=[generation.id for generation in due]).update(next_check_at=until)
+            for generation in due:
+                generation.next_check_at = until  # the lease we hold (studio.leases renews it)
     return due
 
 
@@ -166,7 +196,8 @@ def check(generation_id: str, *, claimed: Generation | None = None, collect_with
                            error_type=_completion_error_kind(status.error_type),
                            error_message=status.error or "The model could not finish this job.")
         else:
-            changes.update(state=State.COLLECTING)
+            # Whoever moves it to collecting holds it for a lease: no other tracker collects it too.
+            changes.update(state=State.COLLECTING, next_check_at=now + CLAIM_LEASE)
     updated = Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(**changes)
     if updated and changes.get("state") == State.COLLECTING:
         generation.refresh_from_db()

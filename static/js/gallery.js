@@ -15,6 +15,9 @@
       : n === 1 ? counter.getAttribute("data-text-one") || "{n} item selected"
       : counter.getAttribute("data-text-many") || "{n} items selected";
     counter.textContent = words.replace("{n}", n);
+    // The actions show once something is selected (without this script they always show).
+    var bar = counter.closest(".bulk__bar");
+    if (bar) { bar.classList.toggle("bulk__bar--idle", n === 0); }
     document.querySelectorAll("[data-tile]").forEach(function (tile) {
       tile.classList.toggle("tile--selected", tile.querySelector(".tile__select").checked);
     });
@@ -72,4 +75,5 @@
   });
 
   document.addEventListener("htmx:afterSwap", updateCount);
+  document.addEventListener("DOMContentLoaded", updateCount);
 })();

@@ -119,6 +119,11 @@ def test_a_team_makes_edits_files_and_shares_work(live_server, new_page, studio_
     member.keyboard.press("Escape")
     expect(member).to_have_url(re.compile(r"/gallery/(\?.*)?$"))
     expect(member.locator(".gallery-grid .tile")).to_have_count(2)
+    # The selection bar offers its actions once something is selected.
+    expect(member.get_by_role("button", name="Download ZIP")).to_be_hidden()
+    member.get_by_label("Select item 1").check()
+    expect(member.get_by_text("1 item selected")).to_be_visible()
+    expect(member.get_by_role("button", name="Download ZIP")).to_be_visible()
     member.goto(first_item)
 
     # --- Reuse settings: the form comes back filled in, seed included. ------------------

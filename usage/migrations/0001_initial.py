@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
             name='PersonBudget',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('monthly_limit', models.DecimalField(blank=True, decimal_places=4, help_text="Empty: the team's default per person.", max_digits=14, null=True, verbose_name='budget per month')),
+                ('monthly_limit', models.DecimalField(blank=True, decimal_places=4, help_text="Empty: the team’s default per person.", max_digits=14, null=True, verbose_name='budget per month')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='budget', to=settings.AUTH_USER_MODEL)),
             ],
