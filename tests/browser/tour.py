@@ -8,6 +8,8 @@ language) without touching the tests.
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,7 +58,8 @@ def _wrong_password(page) -> None:
 
 def _empty_generate(page) -> None:
     """Generate without a prompt: the form shows its errors next to the fields."""
-    page.get_by_role("button", name="Generate", exact=True).click()
+    # The button also shows the estimated cost ("Generate · about $0.025").
+    page.get_by_role("button", name=re.compile(r"^Generate\b")).click()
     page.locator(".field--invalid").first.wait_for()
 
 
