@@ -31,7 +31,7 @@ WORKERS ?= 4
 THREADS ?= 4
 serve: install
 	$(PY) manage.py migrate --noinput
-	$(VENV)/bin/gunicorn atelier.wsgi --bind $(BIND) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread
+	$(VENV)/bin/gunicorn atelier.wsgi --bind $(BIND) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread --keep-alive 5
 
 ## The whole test suite
 test: install-test

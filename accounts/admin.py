@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AdminLoginForm
 from accounts.models import Profile
@@ -17,7 +18,7 @@ class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
     fields = ["role", "default_visibility"]
-    verbose_name_plural = "Role in Atelier"
+    verbose_name_plural = _("Role in Atelier")
 
 
 User = get_user_model()

@@ -321,6 +321,10 @@ FAL_TIMEOUT_SECONDS = env_int("FAL_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
 # ours instead of data URIs (smaller requests, no size limit of the JSON body).
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "")
 INPUT_URL_TTL_SECONDS = env_int("INPUT_URL_TTL_SECONDS", 3600, minimum=60)
+# With PUBLIC_BASE_URL set, each submit asks fal to call us back when the job is done. If the
+# submit's answer is lost (a crash, a dropped connection), the job waits this long for that
+# call before it is marked unconfirmed. Never resent: fal might bill it twice.
+ATELIER_SUBMIT_CONFIRM_SECONDS = env_int("ATELIER_SUBMIT_CONFIRM_SECONDS", 1800, minimum=1)
 
 # --- Usage and budgets ---------------------------------------------------------------
 # The currency of budgets and reports; every model's price must be in it.

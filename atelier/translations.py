@@ -150,7 +150,10 @@ def update_catalogues() -> dict[str, list[str]]:
     untranslated: dict[str, list[str]] = {}
     for language in translated_languages():
         catalogue = read_catalogue(language)
+        created = catalogue.creation_date
         catalogue.update(template, no_fuzzy_matching=True, update_header_comment=False)
+        # A header date that changed on every run would make every branch's .po conflict.
+        catalogue.creation_date = created
         catalogue.obsolete.clear()
         # Babel keeps line numbers for locations; ours name the file only, so the .po does
         # not change every time a line moves.

@@ -94,6 +94,32 @@ def wait_until_final(count: int, timeout: float, poll: float = 0.2) -> float:
     raise SystemExit(f"timeout: {pending} of {count} jobs still not final after {timeout:.0f}s")
 
 
+def wait_for_thumbnails(timeout: float, poll: float = 0.05) -> float:
+    """Block until no output owes a thumbnail (gallery.previews); returns time.time() when seen."""
+    from gallery.models import Asset
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Asset.objects.filter(thumbnail_due_at__isnull=False).exists():
+            return time.time()
+        time.sleep(poll)
+    raise SystemExit(f"timeout: thumbnails still owed after {timeout:.0f}s")
+
+
+def children_cpu(pid: int | None = None) -> float:
+    """User + system CPU seconds of the living child processes of `pid` (default: this one)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def sim_completed_wall(sim, request_id: str) -> float | None:
     """When the simulator finished this request, on the wall clock (time.time())."""
     job = sim.jobs.get(request_id)
@@ -187,7 +213,8 @@ class ScratchPostgres:
         from urllib.parse import urlsplit, urlunsplit
 
         self.admin_url = url
-        self.name = f"atelier_bench_{os.getpid()}_{int(time.time())}"
+        # ATELIER_BENCH_DB_SUFFIX (e.g. "_scale") tells apart the databases of people sharing a server.
+        self.name = f"atelier_bench_{os.getpid()}_{int(time.time())}{os.environ.get('ATELIER_BENCH_DB_SUFFIX', '')}"
         parts = urlsplit(url)
         self.url = urlunsplit(parts._replace(path="/" + self.name))
 

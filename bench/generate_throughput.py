@@ -3,8 +3,8 @@
 Atelier's path, in this process: a simulator (queue 0 s, run 0 s), a throw-away SQLite
 database and media folder, N `Generation` rows as the studio view leaves them, then
 `studio.jobs.submit` for each on a small thread pool (mimicking several task workers) while
-`studio.tracker.run_forever` (its default threads; --tracker-threads or TRACKER_THREADS to
-change) checks and collects in a thread, until every job is final. Then the baseline with the official fal-client (bench/fal_client_baseline.py)
+`studio.tracker.run_forever` (its defaults; --collect-threads / --concurrency to change)
+checks and collects in a thread, with its thumbnail worker process, until every job is final. Then the baseline with the official fal-client (bench/fal_client_baseline.py)
 does the same jobs, and the ratio of wall times is printed.
 
     python bench/generate_throughput.py                      # 200 jobs, square (512x512)
@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
-    process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, tls_context, wait_until_final,
+    children_cpu, process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, tls_context, wait_for_thumbnails,
+    wait_until_final,
 )
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
@@ -37,7 +38,7 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         context, ca_path = tls_context(workdir)
         os.environ["SSL_CERT_FILE"] = ca_path
     with Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context)) as sim:
-        setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
+        env = setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
         from django.db import connections
 
         from gallery.models import Asset
@@ -46,18 +47,36 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         ids = create_generations(args.jobs, prompt_token="[sim: queue=0, run=0]", image_size=args.image_size)
         connections.close_all()
         stop = threading.Event()
-        threads = {"threads": args.tracker_threads} if args.tracker_threads else {}  # else run_forever's default
-        tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, **threads}, name="tracker")
+        options = {name: value for name, value in (("collect_threads", args.collect_threads),
+                                                   ("concurrency", args.concurrency)) if value}
+        if args.tracker_process:  # as deployed: `manage.py track` in a process of its own
+            import psutil
+            from tracking_load import start_tracker
 
-        tracker.start()
+            child = start_tracker({**env, **({"SSL_CERT_FILE": os.environ["SSL_CERT_FILE"]} if context else {})},
+                                  os.path.join(workdir, "tracker.log"), args)
+            tracker_cpu = lambda: sum(psutil.Process(child.pid).cpu_times()[:2])  # noqa: E731
+        else:
+            tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, **options}, name="tracker")
+            tracker.start()
+            tracker_cpu = lambda: 0.0  # noqa: E731 - counted in this process
+        tracker_before = tracker_cpu()
         cpu_before, busy_before = process_cpu(), machine_busy()
         started = time.time()
         submit_all(ids, args.submit_threads)
         submitted = time.time()
         wait_until_final(args.jobs, timeout=600)
         cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
-        stop.set()
-        tracker.join()
+        tracker_used = tracker_cpu() - tracker_before
+        thumbnails_at = wait_for_thumbnails(timeout=120)
+        # The thumbnail worker process, after it made every thumbnail.
+        helper_cpu = children_cpu(child.pid) if args.tracker_process else children_cpu()
+        if args.tracker_process:
+            child.terminate()
+            child.wait(timeout=60)
+        else:
+            stop.set()
+            tracker.join()
 
         rows = generation_rows()
         done = [row for row in rows if row["state"] == "done"]
@@ -70,6 +89,9 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             collect.append((row["finished_at"] - row["completed_at"]).total_seconds())
         figures = {
             "wall": max(row["finished_at"].timestamp() for row in rows) - started,
+            "thumbnails_after": thumbnails_at - max(row["finished_at"].timestamp() for row in rows),
+            "thumbnails": Asset.objects.exclude(thumbnail="").count(), "helper_cpu": helper_cpu,
+            "tracker_cpu": tracker_used,
             "cpu": cpu_used, "busy": busy,
             "submit_wall": submitted - started,
             "done": len(done), "problems": problems,
@@ -86,8 +108,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
     parser.add_argument("--submit-threads", type=int, default=8, help="threads calling jobs.submit, like 8 task workers")
-    parser.add_argument("--tracker-threads", type=int, default=int(os.environ.get("TRACKER_THREADS", 0)) or None,
-                        help="threads of studio.tracker.run_forever (default: its own default)")
+    parser.add_argument("--tracker-process", action="store_true",
+                        help="run the tracker as `manage.py track` in its own process, as deployed")
+    parser.add_argument("--collect-threads", type=int, help="the tracker's collecting threads (default: its own)")
+    parser.add_argument("--concurrency", type=int, help="the tracker's status requests at once (default: its own)")
     parser.add_argument("--baseline-threads", type=int, default=32)
     parser.add_argument("--sequential", action="store_true", help="also run the baseline sequentially")
     parser.add_argument("--no-baseline", action="store_true")
@@ -108,15 +132,17 @@ def main() -> None:
 
     scheme = "https" if args.atelier_tls else "http"
     database = "PostgreSQL" if args.database_url else "SQLite"
-    import inspect
+    from studio import tracker
 
-    from studio.tracker import run_forever
-
-    tracker_threads = args.tracker_threads or inspect.signature(run_forever).parameters["threads"].default
+    collect_threads = args.collect_threads or tracker.COLLECT_THREADS
     rows = [
         ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
                                                       f"{atelier['assets']} assets)"),
-        ("  process CPU (Atelier + simulator)", f"{atelier['cpu']:.2f} s  (whole machine: {atelier['busy']:.2f} s)"),
+        ("  process CPU (Atelier + simulator)" if not args.tracker_process else "  bench process CPU (submits + simulator)",
+         f"{atelier['cpu']:.2f} s  (whole machine: {atelier['busy']:.2f} s)"),
+        *([("  tracker process CPU", f"{atelier['tracker_cpu']:.2f} s")] if args.tracker_process else []),
+        ("  thumbnails made (worker process)", f"{atelier['thumbnails']}, the last {atelier['thumbnails_after']:.2f} s "
+                                               f"after the last save; {atelier['helper_cpu']:.2f} s CPU"),
         ("  of which submitting all", f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)"),
         ("  upstream completed -> assets saved", dist_ms(atelier["save"])),
         ("  upstream completed -> completed_at (detect)", dist_ms(atelier["detect"])),
@@ -136,7 +162,8 @@ def main() -> None:
         if 1 in baseline:
             rows.append(("ratio Atelier / fal-client (sequential)", f"{atelier['wall'] / baseline[1]['wall']:.2f}"))
     print_table(f"{args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run 0 s; "
-                f"Atelier over {scheme} with {database}, tracker {tracker_threads} threads; fal-client over https", rows)
+                f"Atelier over {scheme} with {database}, tracker {'process' if args.tracker_process else 'thread'} with "
+                f"{collect_threads} collecting threads; fal-client over https", rows)
 
 
 if __name__ == "__main__":

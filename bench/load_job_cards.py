@@ -13,8 +13,11 @@ job). This process then drives it over HTTP for `--seconds` (default 5 minutes):
   login) and polls that person's newest job; a final card answers 286 and the browser moves
   on to the person's next job.
 
-Figures: latency p50/p95/p99 of card polls and of generate POSTs, errors (any answer other
-than 200/286, or an exception), and worker queue lag (job created -> submitted upstream,
+Figures: latency p50/p95/p99 of card polls and of generate POSTs, as the client sees them
+and as spent inside gunicorn (its access log; the difference is waiting for a free worker
+thread), errors (any answer other than 200/286, or an exception; a request that finds its
+kept-alive connection just closed is sent once more, as browsers do, and counted apart),
+and worker queue lag (job created -> submitted upstream,
 from the database) with an estimate of detection delay (completed_at minus submitted_at
 minus the simulator's queue + run time). Also the load average and the CPU each process
 used, since the machine may be shared.
@@ -57,6 +60,7 @@ CLIENT_TOKEN = re.compile(r'name="client_token" value="([^"]+)"')
 JOB_ID = re.compile(r'id="job-([0-9a-f-]{36})"')
 LOGIN_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 OK_STATUSES = {200, 286}
+ACCESS_LOG = "gunicorn-access.log"
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Figures:
     errors: Counter = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
     final_cards: int = 0
+    resent: int = 0
     loop_lag: list[float] = field(default_factory=list)
 
     def error(self, kind: str, detail: str) -> None:
@@ -99,7 +104,9 @@ def start_processes(args: argparse.Namespace, env: dict[str, str], workdir: str)
                           "--queue-seconds", str(args.queue), "--run-seconds", str(args.run)],
         "gunicorn": [sys.executable, "-m", "gunicorn", "atelier.wsgi", "--bind", f"127.0.0.1:{args.port}",
                      "--workers", str(args.workers), "--threads", str(args.threads),
-                     "--worker-class", "gthread" if args.threads > 1 else "sync", "--log-level", "warning"],
+                     "--worker-class", "gthread", "--keep-alive", "5", "--log-level", "warning",
+                     # Time spent inside the worker (µs), apart from waiting to be accepted.
+                     "--access-logfile", str(logs / ACCESS_LOG), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"],
         "task worker": [*manage, "db_worker", "--no-reload"],
         "job tracker": [*manage, "track", "--skip-checks"],
     }
@@ -157,6 +164,20 @@ def cpu_seconds(root_pid: int) -> float:
 
 
 # --- Driving it -----------------------------------------------------------------------------
+STALE_CONNECTION = (httpx.ReadError, httpx.RemoteProtocolError)
+
+
+async def send(client: httpx.AsyncClient, figures: Figures, method: str, url: str, **kwargs) -> httpx.Response:
+    """One request; sent once more on a fresh connection if the server had just closed the
+    kept-alive one (no answer at all), as browsers do. The generate form is safe to resend:
+    its one-time client token makes one job however often it arrives."""
+    try:
+        return await client.request(method, url, **kwargs)
+    except STALE_CONNECTION:
+        figures.resent += 1
+        return await client.request(method, url, **kwargs)
+
+
 def new_client(base: str, cookies: httpx.Cookies | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30, follow_redirects=False,
                              limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
@@ -187,7 +208,7 @@ async def generator(base: str, person: Person, figures: Figures, until: float, m
             headers = {"HX-Request": "true", "HX-Current-URL": base + GENERATE_PATH, "X-CSRFToken": csrf}
             started = time.perf_counter()
             try:
-                answer = await client.post(GENERATE_PATH, data=data, headers=headers)
+                answer = await send(client, figures, "POST", GENERATE_PATH, data=data, headers=headers)
             except httpx.HTTPError as problem:
                 figures.error("generate exception", repr(problem))
                 await asyncio.sleep(1)
@@ -224,8 +245,8 @@ async def browser(base: str, person: Person, figures: Figures, until: float, mea
             if job is not None:
                 started = time.perf_counter()
                 try:
-                    answer = await client.get(f"/jobs/{job}/card/",
-                                              headers={**headers, "HX-Target": f"job-{job}", "HX-Trigger": f"job-{job}"})
+                    answer = await send(client, figures, "GET", f"/jobs/{job}/card/",
+                                        headers={**headers, "HX-Target": f"job-{job}", "HX-Trigger": f"job-{job}"})
                 except httpx.HTTPError as problem:
                     figures.error("card exception", repr(problem))
                 else:
@@ -319,6 +340,23 @@ def job_figures(args: argparse.Namespace, measured_from: float, measured_to: flo
             "failures": failures, "unsubmitted": sum(1 for row in rows if not row["submitted_at"])}
 
 
+def server_times(access_log: Path, offset: int) -> dict[str, list[float]]:
+    """Seconds each request spent inside gunicorn, by kind, from the access log."""
+    times: dict[str, list[float]] = {"card": [], "generate": []}
+    with open(access_log, "rb") as log:
+        log.seek(offset)
+        for line in log.read().decode(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) != 4:
+                continue
+            method, path, _status, micros = parts
+            if method == "GET" and path.endswith("/card/"):
+                times["card"].append(int(micros) / 1e6)
+            elif method == "POST" and path == GENERATE_PATH:
+                times["generate"].append(int(micros) / 1e6)
+    return times
+
+
 def dist(values: list[float], unit: float = 1000.0, suffix: str = "ms") -> str:
     if not values:
         return "(none)"
@@ -362,7 +400,10 @@ def main() -> None:
             wait_for_http(f"http://127.0.0.1:{args.port}/login/")
             before: dict = {}
 
+            access_log = Path(workdir) / ACCESS_LOG
+
             def on_measure_start() -> None:
+                before["access_log_offset"] = access_log.stat().st_size if access_log.exists() else 0
                 before["load"] = os.getloadavg()
                 before["cpu"] = {name: cpu_seconds(process.pid) for name, process in processes.items()}
                 before["driver"] = resource.getrusage(resource.RUSAGE_SELF)
@@ -377,6 +418,7 @@ def main() -> None:
             load_after = os.getloadavg()
             died = [name for name, process in processes.items() if process.poll() is not None]
             jobs = job_figures(args, measured_from, measured_to)
+            server = server_times(access_log, before["access_log_offset"])
         finally:
             stop_processes(processes)
             drop_database(args)
@@ -386,8 +428,11 @@ def main() -> None:
     rows = [
         ("job-card polls", dist(figures.card)),
         ("  polls per second", f"{polls_per_second:.0f}   (final cards answered 286: {figures.final_cards})"),
+        ("  of which inside gunicorn", dist(server["card"])),
         ("generate POSTs", dist(figures.post)),
+        ("  of which inside gunicorn", dist(server["generate"])),
         ("errors", f"{sum(figures.errors.values())}   {dict(figures.errors) if figures.errors else ''}"),
+        ("  requests resent after a closed keep-alive connection", str(figures.resent)),
         ("jobs created in the measured window", f"{jobs['rows']}   {dict(jobs['states'])}"),
         ("queue lag: created -> submitted", dist(jobs["lag"])),
         ("  never submitted", str(jobs["unsubmitted"])),

@@ -31,7 +31,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MODEL_ID, REPO, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
-    process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, wait_until_final,
+    children_cpu, process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, wait_for_thumbnails,
+    wait_until_final,
 )
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
@@ -47,11 +48,13 @@ class CpuSampler(threading.Thread):
         self.every = every
         self.samples: list[tuple[float, float, float, int]] = []
         self.stop = threading.Event()
+        self.helper_cpu = 0.0
 
     def sample(self) -> float:
         times = self.process.cpu_times()
         now = time.time()
         self.samples.append((now, times.user + times.system, machine_busy(), self.polls()))
+        self.helper_cpu = children_cpu(self.process.pid)  # the thumbnail worker process, so far
         return now
 
     def run(self) -> None:
@@ -78,11 +81,13 @@ class CpuSampler(threading.Thread):
         return best
 
 
-def start_tracker(env: dict[str, str], log_path: str, threads: int | None) -> subprocess.Popen:
+def start_tracker(env: dict[str, str], log_path: str, args: argparse.Namespace) -> subprocess.Popen:
     # --skip-checks: the tracker needs no URL or view checks (and half-edited views must not stop it).
     command = [sys.executable, str(REPO / "manage.py"), "track", "--skip-checks"]
-    if threads:
-        command += ["--threads", str(threads)]
+    if args.concurrency:
+        command += ["--concurrency", str(args.concurrency)]
+    if args.collect_threads:
+        command += ["--collect-threads", str(args.collect_threads)]
     log = open(log_path, "w")
     tracker = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -105,7 +110,7 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
                                  image_size=args.image_size)
         connections.close_all()
         log_path = os.path.join(workdir, "tracker.log")
-        tracker = start_tracker(env, log_path, args.tracker_threads)
+        tracker = start_tracker(env, log_path, args)
         request_ids: list[str] = []  # filled once all are submitted; polls count from then on
 
         def polls() -> int:  # status requests the simulator has answered for these jobs so far
@@ -121,6 +126,8 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
             request_ids.extend(Generation.objects.values_list("request_id", flat=True))
             submitted = sampler.sample()
             ended = wait_until_final(args.jobs, timeout=args.run + 600, poll=0.5)
+            sampler.sample()
+            thumbnails_at = wait_for_thumbnails(timeout=300, poll=0.5)
             sampler.sample()
             bench_cpu = process_cpu() - bench_cpu
             sessions = _pg_sessions(database_url) - sessions_before if database_url else None
@@ -151,6 +158,8 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
         polling = sampler.window(submitted, first_upstream_done)
         overall = sampler.window(started, ended)
         errors = [line for line in Path(log_path).read_text().splitlines() if "ERROR" in line or "Traceback" in line]
+        if errors:
+            print(f"--- tracker log (errors found) ---\n{Path(log_path).read_text()[-6000:]}", file=sys.stderr)
         connections.close_all()
     return {
         "done": len(done), "not_done": len(rows) - len(done), "detect": detect, "save": save,
@@ -158,12 +167,13 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
         "submit_wall": submitted - started, "run_wall": ended - started,
         "polling_cores": polling, "overall_cores": overall, "peak_cores": sampler.peak(),
         "bench_cores": bench_cpu / (ended - started), "sessions": sessions, "tracker_errors": errors,
-        "tracker_threads": _threads_from_log(log_path),
+        "tracker_options": _options_from_log(log_path), "helper_cpu": sampler.helper_cpu,
+        "thumbnails_after": thumbnails_at - ended,
     }
 
 
-def _threads_from_log(log_path: str) -> str:
-    found = re.search(r"Tracking jobs with (\d+) threads", Path(log_path).read_text())
+def _options_from_log(log_path: str) -> str:
+    found = re.search(r"Tracking jobs \((.*?)\)", Path(log_path).read_text())
     return found.group(1) if found else "?"
 
 
@@ -186,7 +196,8 @@ def main() -> None:
     parser.add_argument("--run", type=float, default=30.0, help="simulated inference seconds per job (default 30)")
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
     parser.add_argument("--submit-threads", type=int, default=16)
-    parser.add_argument("--tracker-threads", type=int, help="manage.py track --threads (default: the command's own)")
+    parser.add_argument("--concurrency", type=int, help="manage.py track --concurrency (default: the command's own)")
+    parser.add_argument("--collect-threads", type=int, help="manage.py track --collect-threads (default: its own)")
     parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on, e.g. "
                         "postgres://postgres@127.0.0.1:5432/postgres (default: SQLite in a temp dir)")
     args = parser.parse_args()
@@ -208,6 +219,8 @@ def main() -> None:
                                            f"{polling['ms_per_poll']:.1f} ms CPU per poll"),
         ("tracker CPU over the whole run", f"{overall['cores']:.2f} cores  (machine busy {overall['machine']:.2f}); "
                                            f"peak 5 s: {f['peak_cores']:.2f}"),
+        ("thumbnail worker process CPU", f"{f['helper_cpu']:.1f} s in all; the last thumbnail "
+                                         f"{f['thumbnails_after']:.1f} s after the last save"),
         ("bench process CPU (simulator + submits)", f"{f['bench_cores']:.2f} cores"),
         ("status requests answered", f"{f['status_requests']}  ({f['polls_per_job']:.1f} per job)"),
     ]
@@ -217,7 +230,7 @@ def main() -> None:
         rows.append(("tracker log errors", f"{len(f['tracker_errors'])}: {f['tracker_errors'][0][:150]}"))
     database = "PostgreSQL" if args.database_url else "SQLite"
     print_table(f"{args.jobs} jobs in flight, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run {args.run:g} s, "
-                f"{database}, tracker {f['tracker_threads']} threads; goals: p95 detection <= 2 s, tracker < 1 core", rows)
+                f"{database}, tracker: {f['tracker_options']}; goals: p95 detection <= 2 s, tracker < 1 core", rows)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from gallery import scratch
 from gallery.ingest import VerifiedFile, make_thumbnail, place
 from gallery.posters import make_video_poster
 from gallery.models import Asset, Visibility, asset_path, thumbnail_path
@@ -16,10 +17,13 @@ logger = logging.getLogger(__name__)
 
 
 def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, position: int = 0,
-                nsfw: bool = False, original_name: str = "", visibility: str | None = None) -> Asset:
+                nsfw: bool = False, original_name: str = "", visibility: str | None = None,
+                thumbnail_later: bool = False) -> Asset:
     """Move the file into storage and record it. Consumes `verified.path`.
 
-    Outputs see who their generation does; other files default to the team.
+    Outputs see who their generation does; other files default to the team. With
+    `thumbnail_later`, the thumbnail (or video poster) is only owed, and gallery.previews
+    makes it: the file counts as saved without waiting for the encoder.
     """
     if visibility is None:
         visibility = generation.visibility if generation is not None else Visibility.TEAM
@@ -31,30 +35,46 @@ def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, 
     )
     thumb: Path | None = None
     stored: list[str] = []
+    note: Path | None = None
     try:
-        if verified.kind == Asset.Kind.IMAGE:
+        if thumbnail_later and verified.kind in (Asset.Kind.IMAGE, Asset.Kind.VIDEO):
+            asset.thumbnail_due_at = asset.created_at
+        elif verified.kind == Asset.Kind.IMAGE:
             thumb = make_thumbnail(verified.path)
         elif verified.kind == Asset.Kind.VIDEO:
             thumb = make_video_poster(verified.path)  # None when no frame can be decoded
-        asset.file.name = place(verified.path, asset_path(asset, f"file.{verified.extension}"))
+        names = [asset_path(asset, f"file.{verified.extension}")]
+        if thumb is not None:
+            names.append(thumbnail_path(asset, "thumb.webp"))
+        # Should this process die before the row is saved, the note lets a sweeper remove the files.
+        note = scratch.note_placing(names)
+        asset.file.name = place(verified.path, names[0])
         stored.append(asset.file.name)
         if thumb is not None:
-            asset.thumbnail.name = place(thumb, thumbnail_path(asset, "thumb.webp"))
+            asset.thumbnail.name = place(thumb, names[1])
             stored.append(asset.thumbnail.name)
-        with transaction.atomic():
+        with transaction.atomic():  # callers hold no transaction: this commits the row
             asset.save(force_insert=True)
+        _forget(note)
         return asset
     except IntegrityError:
         # Another collector saved this output first: keep theirs, drop our copy.
         remove_stored(stored)
+        _forget(note)
         return Asset.objects.get(generation=generation, position=position, source=source)
     except BaseException:
         remove_stored(stored)
+        _forget(note)
         raise
     finally:
         verified.path.unlink(missing_ok=True)
         if thumb is not None:
             thumb.unlink(missing_ok=True)
+
+
+def _forget(note: Path | None) -> None:
+    if note is not None:
+        note.unlink(missing_ok=True)
 
 
 def remove_stored(names: list[str]) -> None:

@@ -6,6 +6,7 @@ and the checksum is computed on the way.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -26,6 +27,21 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 _IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
+# Errors of the disk, not of the file: waiting (for space, for permissions) will fix them.
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+STORAGE_DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def storage_problem(error: BaseException) -> str | None:
+    """"full" or "unwritable" when an OSError comes from the storage itself, else None."""
+    if isinstance(error, OSError):
+        if error.errno in STORAGE_FULL_ERRNOS:
+            return "full"
+        if error.errno in STORAGE_DENIED_ERRNOS:
+            return "unwritable"
+    return None
+
+
 class IngestError(Exception):
     """The file is not what it claims to be, or is incomplete. The message is plain language."""
 
@@ -43,10 +59,13 @@ class VerifiedFile:
 
 
 def temp_dir() -> Path:
-    """Temporary files live beside the media, so the final move is a rename on one volume."""
-    path = Path(settings.MEDIA_ROOT) / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Temporary files live beside the media, so the final move is a rename on one volume.
+
+    Each process has its own folder there, removed by the tracker if the process dies.
+    """
+    from gallery import scratch
+
+    return scratch.own_dir()
 
 
 def receive(chunks: Iterable[bytes], *, expected_bytes: int | None = None, max_bytes: int | None = None) -> tuple[Path, int, str]:
@@ -130,17 +149,42 @@ def _looks_like_image(head: bytes) -> bool:
             or (head.startswith(b"RIFF") and head[8:12] == b"WEBP") or head.startswith((b"GIF87a", b"GIF89a")))
 
 
-def make_thumbnail(path: Path) -> Path:
-    """A WebP thumbnail that fits THUMBNAIL_BOX, upright whatever the EXIF orientation."""
+def make_thumbnail(path: Path, directory: Path | None = None) -> Path:
+    """A WebP thumbnail that fits THUMBNAIL_BOX, upright whatever the EXIF orientation.
+
+    Written to `directory` (default `temp_dir()`); needs no Django settings when one is given,
+    so a worker process can run it.
+    """
     with Image.open(path) as image:
         image = ImageOps.exif_transpose(image)
         image.thumbnail(THUMBNAIL_BOX)
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-        handle = tempfile.NamedTemporaryFile(dir=temp_dir(), prefix="th-", suffix=".webp", delete=False)
-        with handle:
-            image.save(handle, "WEBP", quality=80, method=4)
+        handle = tempfile.NamedTemporaryFile(dir=directory or temp_dir(), prefix="th-", suffix=".webp", delete=False)
+        try:
+            with handle:
+                image.save(handle, "WEBP", quality=80, method=4)
+        except BaseException:  # a full disk, say: no half-written thumbnail stays behind
+            Path(handle.name).unlink(missing_ok=True)
+            raise
     return Path(handle.name)
+
+
+def make_preview(path: Path, kind: str, directory: Path | None = None) -> Path | None:
+    """The thumbnail of an image, or the poster of a video (None when there is none to make)."""
+    if kind == "image":
+        return make_thumbnail(path, directory)
+    if kind == "video":
+        from gallery.posters import make_video_poster  # posters imports this module
+
+        return make_video_poster(path, directory)
+    return None
+
+
+def render_preview(source: str, kind: str, directory: str) -> str | None:
+    """`make_preview` for a worker process: plain strings in and out, no Django settings used."""
+    made = make_preview(Path(source), kind, Path(directory))
+    return str(made) if made is not None else None
 
 
 def place(temp_path: Path, name: str) -> str:

@@ -45,6 +45,9 @@ class Asset(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.OUTPUT)
     file = models.FileField(upload_to=asset_path, max_length=255)
     thumbnail = models.FileField(upload_to=thumbnail_path, max_length=255, blank=True)
+    # Outputs are saved before their thumbnail exists (see gallery.previews): set while one is
+    # owed, and pushed forward while a tracker makes it (a lease, like Generation.next_check_at).
+    thumbnail_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     content_type = models.CharField(max_length=100)
     bytes = models.BigIntegerField()
     width = models.PositiveIntegerField(null=True, blank=True)
@@ -78,6 +81,11 @@ class Asset(models.Model):
     @property
     def is_video(self) -> bool:
         return self.kind == self.Kind.VIDEO
+
+    @property
+    def has_preview(self) -> bool:
+        """Something to show in a tile: the thumbnail, or an image's original until it exists."""
+        return bool(self.thumbnail) or self.is_image
 
 
 class Favourite(models.Model):

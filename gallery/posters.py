@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from gallery.ingest import THUMBNAIL_BOX, temp_dir
+from gallery.ingest import THUMBNAIL_BOX, storage_problem, temp_dir
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +22,8 @@ POSTER_AT_SECONDS = 0.5
 MAX_FRAMES_DECODED = 120
 
 
-def make_video_poster(path: Path) -> Path | None:
-    """A WebP poster fitting THUMBNAIL_BOX in `temp_dir()`, or None (logged) when none can be made."""
+def make_video_poster(path: Path, directory: Path | None = None) -> Path | None:
+    """A WebP poster fitting THUMBNAIL_BOX in `directory` (default `temp_dir()`), or None (logged)."""
     try:
         import av  # optional dependency; imported here so this module loads without it
     except ImportError:
@@ -37,7 +37,7 @@ def make_video_poster(path: Path) -> Path | None:
     if image is None:
         logger.warning("No poster for %s: no video frame could be decoded", path.name)
         return None
-    return _save_webp(image, path)
+    return _save_webp(image, path, directory)
 
 
 def _poster_frame(av: Any, path: Path) -> Image.Image | None:
@@ -75,15 +75,17 @@ def _upright(image: Image.Image, frame: Any, stream: Any) -> Image.Image:
     return image
 
 
-def _save_webp(image: Image.Image, source: Path) -> Path | None:
+def _save_webp(image: Image.Image, source: Path, directory: Path | None) -> Path | None:
     image = image.convert("RGB")
     image.thumbnail(THUMBNAIL_BOX)
-    handle = tempfile.NamedTemporaryFile(dir=temp_dir(), prefix="po-", suffix=".webp", delete=False)
+    handle = tempfile.NamedTemporaryFile(dir=directory or temp_dir(), prefix="po-", suffix=".webp", delete=False)
     try:
         with handle:
             image.save(handle, "WEBP", quality=80, method=4)
     except OSError as error:
         Path(handle.name).unlink(missing_ok=True)
+        if storage_problem(error):
+            raise  # a full or locked disk is retried by the caller, not papered over
         logger.warning("No poster for %s: %s", source.name, error)
         return None
     return Path(handle.name)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
 
@@ -46,4 +46,16 @@ def _presigned_redirect(stored: FieldFile, content_type: str, download_name: str
     response = HttpResponseRedirect(url)
     # The link expires: a browser may reuse the redirect for a while, never past the link's life.
     response["Cache-Control"] = f"private, max-age={max(0, settings.S3_URL_TTL_SECONDS // 2)}"
+    return response
+
+
+def thumbnail_response(asset) -> HttpResponse:
+    """The thumbnail; for an image whose thumbnail is still being made (gallery.previews), the
+    original meanwhile, marked not to be cached so the browser picks up the real one later."""
+    if asset.thumbnail:
+        return file_response(asset.thumbnail, "image/webp")
+    if not asset.is_image:
+        raise Http404("This item has no thumbnail.")
+    response = file_response(asset.file, asset.content_type)
+    response["Cache-Control"] = "private, no-cache"
     return response

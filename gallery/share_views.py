@@ -11,7 +11,7 @@ from atelier.lookups import get_or_404
 from gallery import sharing
 from gallery.downloads import original_response
 from gallery.models import Asset
-from gallery.serving import file_response
+from gallery.serving import file_response, thumbnail_response
 
 
 def _link_or_404(token: str):
@@ -58,7 +58,4 @@ def shared_file(request: HttpRequest, token: str, asset_id: str) -> HttpResponse
 @require_GET
 def shared_thumbnail(request: HttpRequest, token: str, asset_id: str) -> HttpResponse:
     link = _link_or_404(token)
-    asset = _shared_asset(link, asset_id)
-    if not asset.thumbnail:
-        raise Http404("No thumbnail.")
-    return file_response(asset.thumbnail, "image/webp")
+    return thumbnail_response(_shared_asset(link, asset_id))

@@ -23,7 +23,7 @@ from gallery.downloads import original_response, zip_response
 from gallery.forms import ShareLinkForm
 from gallery.models import Asset, Visibility
 from gallery.permissions import albums_open_to, may_change, may_edit_album, visible_albums, visible_assets
-from gallery.serving import file_response
+from gallery.serving import file_response, thumbnail_response
 
 MAX_BULK = 500
 
@@ -109,10 +109,7 @@ def asset_file(request: HttpRequest, asset_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def asset_thumbnail(request: HttpRequest, asset_id: str) -> FileResponse:
-    asset = _get_asset_for_user(request, asset_id)
-    if not asset.thumbnail:
-        raise Http404("This item has no thumbnail.")
-    return file_response(asset.thumbnail, "image/webp")
+    return thumbnail_response(_get_asset_for_user(request, asset_id))
 
 
 @require_GET

@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from studio.catalogue import FIELD_TYPES, builtin_catalogue
 from studio.models import CatalogueEntry
@@ -28,6 +29,8 @@ class CatalogueEntryForm(forms.ModelForm):
     class Meta:
         model = CatalogueEntry
         fields = ["model_id", "hidden", "title", "description", "kind", "output", "fields"]
+        labels = {"hidden": _("Hidden"), "title": _("Title"), "description": _("Description"), "kind": _("Kind"),
+                  "output": _("Output"), "fields": _("Fields")}
         widgets = {
             "fields": forms.Textarea(attrs={"rows": 18, "cols": 100, "spellcheck": "false",
                                             "style": "font-family: monospace"}),
@@ -51,28 +54,28 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {
             "fields": ("model_id", "hidden"),
-            "description": ("To hide a built-in model, enter its id and tick “Hidden”; leave everything else "
-                            "empty. To change a built-in model's price, enter its id and add a price at the "
-                            "bottom. To add a model, enter its fal id and fill in the section below."),
+            "description": _("To hide a built-in model, enter its id and tick “Hidden”; leave everything else "
+                              "empty. To change a built-in model’s price, enter its id and add a price at the "
+                              "bottom. To add a model, enter its fal id and fill in the section below."),
         }),
-        ("A model that is not built in", {
+        (_("A model that is not built in"), {
             "fields": ("title", "description", "kind", "output", "fields", "field_reference"),
         }),
-        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+        (_("History"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
-    @admin.display(description="title")
+    @admin.display(description=_("title"))
     def display_title(self, entry: CatalogueEntry) -> str:
         if entry.title:
             return entry.title
         builtin = next((spec for spec in builtin_catalogue().models if spec.id == entry.model_id), None)
         return builtin.title if builtin else "—"
 
-    @admin.display(description="built in", boolean=True)
+    @admin.display(description=_("built in"), boolean=True)
     def is_builtin(self, entry: CatalogueEntry) -> bool:
         return entry.model_id in builtin_catalogue().ids
 
-    @admin.display(description="How to write the fields")
+    @admin.display(description=_("How to write the fields"))
     def field_reference(self, entry: CatalogueEntry | None = None) -> str:
         catalogue = builtin_catalogue()
         types = format_html_join("", "<li><code>{}</code>: {}</li>", FIELD_TYPES.items())

@@ -23,12 +23,13 @@ from django.utils import timezone
 
 import fal
 from gallery.assets import store_asset
-from gallery.ingest import IngestError, receive, verify
+from gallery.ingest import IngestError, receive, storage_problem, verify
 from gallery.models import Asset
 from studio.input_images import MissingInputImage, resolve_inputs
 from studio.models import Generation
 from studio.upstream import get_client
 from usage.costs import record_outcome
+from studio.webhooks import webhook_url
 
 logger = logging.getLogger(__name__)
 State = Generation.State
@@ -51,12 +52,20 @@ MISLABELLED_OUTPUT = {
 
 
 # --- Submit -----------------------------------------------------------------------------
+# A worker that claimed a submission but died before sending it loses the claim after this;
+# the tracker's sweeper (studio.recovery) then sends it. A late original cannot send it too:
+# sending needs the claim it took (see _mark_sent).
+SUBMIT_PREPARE_LEASE = timedelta(seconds=15)
+
+
 def submit(generation_id: str) -> None:
     now = timezone.now()
+    lease = now + SUBMIT_PREPARE_LEASE
     # Claim the submission: two workers holding the same task must not send (and bill) it twice.
-    claimed = (Generation.objects.filter(id=generation_id, state=State.SUBMITTING, request_id="")
+    claimed = (Generation.objects.filter(id=generation_id, state=State.SUBMITTING, request_id="",
+                                         submit_sent_at__isnull=True)
                .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now))
-               .update(next_check_at=now + CLAIM_LEASE))
+               .update(next_check_at=lease))
     if not claimed:
         return
     generation = Generation.objects.get(id=generation_id)
@@ -71,26 +80,59 @@ def submit(generation_id: str) -> None:
         _fail(generation, error_type="internal", from_states=[State.SUBMITTING],
               message="Atelier could not prepare this job (its input images could not be read).")
         return
+    webhook = webhook_url(generation)
+    if not _mark_sent(generation, lease, webhook is not None):
+        return  # our claim lapsed and another worker took the job over, or it was cancelled
     client = get_client()
     try:
-        handle = client.submit(generation.model_id, arguments)
+        handle = client.submit(generation.model_id, arguments, webhook_url=webhook)
+    except fal.SubmitOutcomeUnknown as error:
+        submit_outcome_unknown(generation, error.message)
+        return
     except fal.FalError as error:
         _submit_failed(generation, error)
         return
+    record_request_id(generation, handle.request_id, handle.queue_position)
+
+
+def _mark_sent(generation: Generation, lease, webhook: bool) -> bool:
+    """Record that the submit is leaving, if our claim still holds. From here it is never resent."""
+    now = timezone.now()
+    marked = Generation.objects.filter(
+        id=generation.id, state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True, next_check_at=lease,
+    ).update(submit_sent_at=now, webhook_registered=webhook, next_check_at=now + submit_answer_lease())
+    if marked:
+        generation.submit_sent_at, generation.webhook_registered = now, webhook
+    return bool(marked)
+
+
+def submit_answer_lease() -> timedelta:
+    """Longest a live worker can wait for fal's answer to a submit (every attempt and wait)."""
+    client = get_client()
+    attempts = client.retry.max_attempts
+    waits = (attempts - 1) * max(client.max_retry_after, client.retry.max_delay)
+    return timedelta(seconds=attempts * settings.FAL_TIMEOUT_SECONDS + waits + 5)
+
+
+def record_request_id(generation: Generation, request_id: str, queue_position: int | None = None) -> bool:
+    """Store the request id fal gave this job (from the submit answer or its webhook); once only."""
     now = timezone.now()
     try:
         # The request id first: from here on the job can always be found again.
-        Generation.objects.filter(id=generation.id, request_id="").update(
-            request_id=handle.request_id, submitted_at=now)
+        stored = Generation.objects.filter(id=generation.id, request_id="").update(
+            request_id=request_id, submitted_at=now)
     except Exception:
         logger.critical("fal accepted generation %s as request %s (model %s) but it could not be stored",
-                        generation.id, handle.request_id, generation.model_id)
+                        generation.id, request_id, generation.model_id)
         raise
+    if not stored:
+        return False  # the webhook (or the submit answer) was first
     moved = Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
-        state=State.QUEUED, queue_position=handle.queue_position, next_check_at=now,
+        state=State.QUEUED, queue_position=queue_position, next_check_at=now,
         waiting_reason="", check_failures=0)
-    if not moved:  # cancelled while we were submitting: cancel upstream too
-        _cancel_upstream(generation.model_id, handle.request_id)
+    if not moved and Generation.objects.filter(id=generation.id, state=State.CANCELLED).exists():
+        _cancel_upstream(generation.model_id, request_id)  # cancelled while we were submitting
+    return True
 
 
 # A submission whose claim lapsed this long ago lost its worker (killed, machine gone): nothing
@@ -105,6 +147,7 @@ def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
     with transaction.atomic():
         abandoned = [str(pk) for pk in Generation.objects.select_for_update(skip_locked=True).filter(
             state=State.SUBMITTING, request_id="", next_check_at__lt=timezone.now() - ABANDONED_SUBMIT_AFTER,
+            submit_sent_at__isnull=True,  # a job that left is never resent (studio.recovery settles it)
         ).values_list("id", flat=True)[:limit]]
         # Unclaimed again: the new task claims it as the first one did.
         Generation.objects.filter(id__in=abandoned, state=State.SUBMITTING, request_id="").update(next_check_at=None)
@@ -122,17 +165,65 @@ def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
 
 def _submit_failed(generation: Generation, error: fal.FalError) -> None:
     if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
-        Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
-            waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1,
-            next_check_at=None)  # release the claim for the retry
         from studio.tasks import submit_generation
 
-        delay = _backoff(generation.check_failures + 1, error)
-        submit_generation.using(run_after=timezone.now() + delay).enqueue(str(generation.id))
+        retry_at = timezone.now() + _backoff(generation.check_failures + 1, error)
+        # Nothing was accepted: the job may be sent again, once the backoff has passed.
+        Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
+            waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1,
+            submit_sent_at=None, webhook_registered=False, next_check_at=retry_at)
+        submit_generation.using(run_after=retry_at).enqueue(str(generation.id))
         return
     field_errors = error.messages_by_field() if isinstance(error, fal.ValidationError) else {}
     _fail(generation, error_type=_error_kind(error), message=error.message, field_errors=field_errors,
           from_states=[State.SUBMITTING])
+
+
+def submit_outcome_unknown(generation: Generation, detail: str) -> None:
+    """The submit left but fal's answer did not come back: never resend it (fal may have it).
+
+    With a webhook registered, fal's call can still bring the request id, so the job waits for
+    it a while; without one nothing more can be learnt, and the job ends saying so plainly.
+    """
+    logger.warning("Submit of generation %s: outcome unknown (%s)", generation.id, detail)
+    confirm_by = generation.submit_sent_at + submit_confirm_window() if generation.submit_sent_at else None
+    if generation.webhook_registered and confirm_by and timezone.now() < confirm_by:
+        Generation.objects.filter(id=generation.id, state=State.SUBMITTING, request_id="").update(
+            waiting_reason=SUBMIT_UNCONFIRMED_WAITING,
+            next_check_at=confirm_by)
+        return
+    _fail(generation, error_type="submit_unknown", message=SUBMIT_UNCONFIRMED, from_states=[State.SUBMITTING])
+
+
+def submit_confirm_window() -> timedelta:
+    return timedelta(seconds=settings.ATELIER_SUBMIT_CONFIRM_SECONDS)
+
+
+SUBMIT_UNCONFIRMED_WAITING = ("Atelier lost contact with the service while sending this job. "
+                              "If the service took it, the result will appear here by itself.")
+SUBMIT_UNCONFIRMED = ("Atelier could not confirm that the service accepted this job. It was not sent a "
+                      "second time, so it cannot have been charged twice.")
+
+
+def webhook_arrived(generation: Generation, request_id: str) -> None:
+    """fal says this job is done: adopt its request id if the submit's answer was lost."""
+    if not generation.request_id:
+        if generation.submit_sent_at is None:
+            logger.warning("Webhook for generation %s, which was never sent; ignored", generation.id)
+            return
+        # Even a job already marked unconfirmed comes back: its outputs are paid for.
+        Generation.objects.filter(id=generation.id, request_id="", state=State.FAILED,
+                                  error_type="submit_unknown").update(
+            state=State.SUBMITTING, error_type="", error_message="", finished_at=None)
+        if record_request_id(generation, request_id):
+            logger.info("fal confirmed generation %s as request %s by webhook", generation.id, request_id)
+        return
+    if generation.request_id != request_id:
+        logger.warning("Webhook for generation %s names another request; ignored", generation.id)
+        return
+    # Look at once instead of at the next poll (a collecting job keeps its claim).
+    Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(
+        next_check_at=timezone.now())
 
 
 # --- Track ------------------------------------------------------------------------------
@@ -144,6 +235,9 @@ def claim_due(limit: int = 200) -> list[str]:
 def claim_due_rows(limit: int = 200) -> list[Generation]:
     """The due jobs themselves, claimed, with what a status check reads (saves a SELECT per check)."""
     now = timezone.now()
+    due_rows = Generation.objects.filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
+    if not due_rows.exists():  # a read first: SQLite's write lock only when there is work
+        return []
     with transaction.atomic():
         # PostgreSQL skips rows another tracker holds; SQLite's BEGIN IMMEDIATE serialises us.
         due = list(Generation.objects.select_for_update(skip_locked=True)
@@ -159,7 +253,7 @@ def claim_due_rows(limit: int = 200) -> list[Generation]:
 
 # What a status check reads; the rest (arguments, result, ...) loads only when collecting.
 _CHECK_FIELDS = ("id", "state", "model_id", "request_id", "started_at", "logs", "check_failures",
-                 "queue_position", "completed_at", "submitted_at", "created_at")
+                 "waiting_reason", "queue_position", "completed_at", "submitted_at", "created_at")
 
 
 def check(generation_id: str, *, claimed: Generation | None = None, collect_with=None) -> None:
@@ -178,11 +272,33 @@ def check(generation_id: str, *, claimed: Generation | None = None, collect_with
         _check_failed(generation, error)
         return
     now = timezone.now()
-    changes: dict = {"waiting_reason": "", "check_failures": 0, "next_check_at": now + POLL_INTERVAL}
+    # Looked at one at a time, the job goes back to every tracker until its next look.
+    changes = {"waiting_reason": "", "check_failures": 0, "next_check_at": now + POLL_INTERVAL,
+               **status_changes(generation, status, now)}
+    updated = Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(**changes)
+    if updated and changes.get("state") == State.COLLECTING:
+        generation.refresh_from_db()
+        (collect_with or collect)(generation)  # at once: fal keeps results only minutes
+
+
+def status_changes(generation: Generation, status: fal.Status, now) -> dict:
+    """What a status answer changes on the row; empty when nothing anyone would see changed.
+
+    Reads only the fields claim_due_rows loads (_CHECK_FIELDS), so an event loop can call it.
+    """
+    changes: dict = {}
+    if generation.waiting_reason or generation.check_failures:
+        changes.update(waiting_reason="", check_failures=0)  # the service answers again
     if isinstance(status, fal.Queued):
-        changes.update(state=State.QUEUED, queue_position=status.position)
+        if generation.state != State.QUEUED:
+            changes["state"] = State.QUEUED
+        if generation.queue_position != status.position:
+            changes["queue_position"] = status.position
     elif isinstance(status, fal.InProgress):
-        changes.update(state=State.RUNNING, queue_position=None)
+        if generation.state != State.RUNNING:
+            changes["state"] = State.RUNNING
+        if generation.queue_position is not None:
+            changes["queue_position"] = None
         lines = _log_lines(status.logs)
         if lines and lines != generation.logs:  # the JSON is rewritten only when the logs changed
             changes["logs"] = lines
@@ -196,12 +312,48 @@ def check(generation_id: str, *, claimed: Generation | None = None, collect_with
                            error_type=_completion_error_kind(status.error_type),
                            error_message=status.error or "The model could not finish this job.")
         else:
-            # Whoever moves it to collecting holds it for a lease: no other tracker collects it too.
-            changes.update(state=State.COLLECTING, next_check_at=now + CLAIM_LEASE)
-    updated = Generation.objects.filter(id=generation.id, state__in=[State.QUEUED, State.RUNNING]).update(**changes)
-    if updated and changes.get("state") == State.COLLECTING:
-        generation.refresh_from_db()
-        (collect_with or collect)(generation)  # at once: fal keeps results only minutes
+            changes.update(state=State.COLLECTING, next_check_at=now + CLAIM_LEASE)  # this tracker collects it
+    return changes
+
+
+def record_statuses(changes_by_id: dict[str, dict]) -> tuple[set[str], set[str]]:
+    """Write the status changes of many jobs in one transaction (one commit, not one per job).
+
+    Returns (ids this call moved to collecting, so its caller collects them; ids no longer
+    queued or running, e.g. cancelled meanwhile, which the caller stops watching).
+    """
+    collecting: set[str] = set()
+    gone: set[str] = set()
+    with transaction.atomic():
+        for generation_id, changes in changes_by_id.items():
+            updated = Generation.objects.filter(id=generation_id, state__in=[State.QUEUED, State.RUNNING]
+                                                 ).update(**changes)
+            if not updated:
+                gone.add(generation_id)
+            elif changes.get("state") == State.COLLECTING:
+                collecting.add(generation_id)
+    return collecting, gone
+
+
+def renew_leases(generation_ids: list[str]) -> set[str]:
+    """Extend the claim on jobs a tracker keeps watching; returns the ids still queued or running."""
+    watching = [State.QUEUED, State.RUNNING]
+    still: set[str] = set()
+    for start in range(0, len(generation_ids), 500):
+        chunk = generation_ids[start:start + 500]
+        with transaction.atomic():
+            Generation.objects.filter(id__in=chunk, state__in=watching).update(
+                next_check_at=timezone.now() + CLAIM_LEASE)
+            still.update(str(pk) for pk in Generation.objects.filter(id__in=chunk, state__in=watching)
+                         .values_list("id", flat=True))
+    return still
+
+
+def release(generation_ids: list[str]) -> None:
+    """Hand watched jobs back (a tracker stopping): any tracker may look at them at once."""
+    for start in range(0, len(generation_ids), 500):
+        Generation.objects.filter(id__in=generation_ids[start:start + 500], state__in=[State.QUEUED, State.RUNNING]
+                                  ).update(next_check_at=timezone.now())
 
 
 def _check_failed(generation: Generation, error: fal.FalError) -> None:
@@ -261,6 +413,11 @@ def collect(generation: Generation) -> None:
         _fail(generation, error_type="bad_output", message=f"A file from the service could not be kept: {error}",
               from_states=[State.COLLECTING])
         return
+    except OSError as error:
+        if not storage_problem(error):
+            raise
+        _storage_failed(generation, error)
+        return
     finished = Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
         state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
     if finished:
@@ -283,7 +440,8 @@ def _save_output(client: fal.FalClient, generation: Generation, position: int, i
         verified.path.unlink(missing_ok=True)
         raise IngestError(MISLABELLED_OUTPUT[item.kind])
     store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
-                position=position, nsfw=nsfw, original_name=_safe_name(item.file_name))
+                position=position, nsfw=nsfw, original_name=_safe_name(item.file_name),
+                thumbnail_later=True)  # saved now; the tracker's PreviewMaker makes the thumbnail
 
 
 def _reschedule(generation: Generation, error: fal.FalError) -> None:
@@ -291,6 +449,26 @@ def _reschedule(generation: Generation, error: fal.FalError) -> None:
     Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
         waiting_reason=WAITING_FOR_SERVICE, check_failures=failures,
         next_check_at=timezone.now() + _backoff(failures, error))
+
+
+STORAGE_FULL = "The server's storage is full. Atelier will keep trying and finish when space is freed."
+STORAGE_UNWRITABLE = ("Atelier cannot write to its storage folder. It will keep trying and finish "
+                      "once an administrator fixes the folder's permissions.")
+
+
+def _storage_failed(generation: Generation, error: OSError) -> None:
+    """Our disk, not the service, is the problem: keep the result JSON and retry until it is fixed.
+
+    No give-up time: the outputs are paid for. If fal's links expire meanwhile, the next try
+    ends the job as expired.
+    """
+    problem = storage_problem(error)
+    logger.error("Cannot store outputs of generation %s: %s (%s). Free space or fix permissions under "
+                 "MEDIA_ROOT; the job retries on its own.", generation.id, error.strerror or error, problem)
+    failures = generation.check_failures + 1
+    Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+        waiting_reason=STORAGE_FULL if problem == "full" else STORAGE_UNWRITABLE, check_failures=failures,
+        next_check_at=timezone.now() + _backoff(failures))
 
 
 # --- Cancel -----------------------------------------------------------------------------

@@ -60,6 +60,12 @@ class Generation(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # When the submit left for fal. Set (by the one worker holding the claim) before sending:
+    # a job sent but without a request id on record is never sent again (fal would bill twice).
+    submit_sent_at = models.DateTimeField(null=True, blank=True)
+    # The submit asked fal to call our webhook, which can still bring the request id after a
+    # crash between fal accepting the job and Atelier storing its id.
+    webhook_registered = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True, help_text="When the service finished.")
     finished_at = models.DateTimeField(null=True, blank=True, help_text="When we reached a final state.")
@@ -129,29 +135,31 @@ class CatalogueEntry(models.Model):
     """
 
     model_id = models.CharField(
-        "fal model id", max_length=200, unique=True,
-        help_text="The model's id on fal, exactly as fal writes it, e.g. “fal-ai/flux-1/dev”.")
+        _("fal model id"), max_length=200, unique=True,
+        help_text=_("The model's id on fal, exactly as fal writes it, e.g. “fal-ai/flux-1/dev”."))
     hidden = models.BooleanField(
-        default=False, help_text="Hidden models are left out of the picker. Past results stay in the gallery.")
+        default=False,
+        help_text=_("Hidden models are left out of the picker. Past results stay in the gallery."))
     title = models.CharField(
         max_length=200, blank=True,
-        help_text="The name people see in the picker. Leave empty for a built-in model.")
+        help_text=_("The name people see in the picker. Leave empty for a built-in model."))
     description = models.CharField(
-        max_length=500, blank=True, help_text="One line, in plain words: what the model is good for.")
+        max_length=500, blank=True,
+        help_text=_("One line, in plain words: what the model is good for."))
     kind = models.CharField(max_length=30, choices=CatalogueKind.choices, blank=True,
-                            help_text="What the model does; the picker groups models by kind.")
+                            help_text=_("What the model does; the picker groups models by kind."))
     output = models.CharField(max_length=10, choices=CatalogueOutput.choices, blank=True,
-                              help_text="Image or video. Left empty, it follows from the kind.")
+                              help_text=_("Image or video. Left empty, it follows from the kind."))
     fields = models.JSONField(
         default=list, blank=True,
-        help_text="The model's inputs, as a JSON list of fields (see the example below and docs/catalogue.md).")
+        help_text=_("The model's inputs, as a JSON list of fields (see the example below and docs/catalogue.md)."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["model_id"]
-        verbose_name = "catalogue entry"
-        verbose_name_plural = "catalogue entries"
+        verbose_name = _("catalogue entry")
+        verbose_name_plural = _("catalogue entries")
 
     def __str__(self) -> str:
         return f"{self.title or self.model_id}{' (hidden)' if self.hidden else ''}"
@@ -173,8 +181,8 @@ class CatalogueEntry(models.Model):
         builtins = {spec.id: spec for spec in builtin_catalogue().models}
         if self.model_id in builtins:
             name = builtins[self.model_id].title
-            message = (f"{name} is a built-in model: only “Hidden” can be changed here. "
-                       "Leave this empty.")
+            message = _("%(name)s is a built-in model: only “Hidden” can be changed here. "
+                        "Leave this empty.") % {"name": name}
             filled = {key: message for key in ("title", "description", "kind", "output", "fields")
                       if getattr(self, key)}
             if filled:
@@ -182,12 +190,12 @@ class CatalogueEntry(models.Model):
             return
         missing = {}
         if not self.title:
-            missing["title"] = "A new model needs a title: the name people see in the picker."
+            missing["title"] = _("A new model needs a title: the name people see in the picker.")
         if not self.kind:
-            missing["kind"] = "A new model needs a kind, so the picker can place it."
+            missing["kind"] = _("A new model needs a kind, so the picker can place it.")
         if not self.fields:
-            missing["fields"] = ("A new model needs its list of inputs, e.g. "
-                                 '[{"use": "prompt"}, {"use": "image_size"}, {"use": "seed"}].')
+            missing["fields"] = _("A new model needs its list of inputs, e.g. "
+                                  '[{"use": "prompt"}, {"use": "image_size"}, {"use": "seed"}].')
         if missing:
             raise ValidationError(missing)
         try:

@@ -31,6 +31,13 @@ STORED_TEXTS = (
     gettext_noop("The service called this file an image, but it is not one."),
     gettext_noop("The service called this file a video, but it is not one."),
     gettext_noop("The service called this file an audio file, but it is not one."),
+    gettext_noop("The server's storage is full. Atelier will keep trying and finish when space is freed."),
+    gettext_noop("Atelier cannot write to its storage folder. It will keep trying and finish once an "
+                 "administrator fixes the folder's permissions."),
+    gettext_noop("Atelier lost contact with the service while sending this job. If the service took it, "
+                 "the result will appear here by itself."),
+    gettext_noop("Atelier could not confirm that the service accepted this job. It was not sent a second "
+                 "time, so it cannot have been charged twice."),
     # usage.approvals
     gettext_noop("An administrator did not approve this job: %(reason)s"),
     gettext_noop("An administrator did not approve this job."),

@@ -1,96 +1,290 @@
-"""The tracker: one loop that watches every job in flight, many at a time.
+"""The tracker: one event loop that watches every job in flight.
 
-No thread sleeps through a job. Each pass claims the jobs whose check is due (a lease in the
-database, so several trackers can share the work and a dead one's jobs come back) and hands
-them to a thread pool; a slow download on one thread never delays the others' checks. Jobs
-collect inside the pool, at once, because fal keeps results only minutes; a lease held for
-the whole download (studio.leases) makes sure exactly one tracker collects each job.
+Each pass claims the jobs whose check is due (a lease in the database, so several trackers
+can share the work and a dead one's jobs come back after CLAIM_LEASE) and keeps them: their
+status is polled from one asyncio loop with httpx.AsyncClient, so 1,000 jobs in flight cost no
+thread each and no thread hand-off per poll. Only what a person would see (state, queue
+position, new log lines) is written, for all jobs of a pass in one transaction; the leases of
+every watched job are renewed together. Database work runs on one thread of its own, in order.
+
+Completed jobs are collected at once (fal keeps results only minutes) on their own threads,
+so polls never wait behind downloads; a lease held for the whole download (studio.leases)
+makes sure exactly one tracker collects each job. Their thumbnails follow in a worker process
+(gallery.previews), so "saved" never waits for the WebP encoder. Once a minute the tracker
+also hands on submissions whose worker died (jobs.requeue_abandoned_submissions).
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from django.db import close_old_connections
 
-from studio import jobs
+import fal
+from gallery.previews import PreviewMaker
+from studio import jobs, recovery
 from studio.leases import LeaseKeeper
+from studio.models import Generation
 
 logger = logging.getLogger(__name__)
-# Downloads and thumbnails run on their own threads, so status checks never queue behind them.
-COLLECT_THREADS = 4
+State = Generation.State
+
+# Downloads and saving run on their own threads, so status polls never queue behind them.
+# Collecting mostly waits (on the service, on SQLite's write lock), so more threads than cores.
+COLLECT_THREADS = 12
+# Status requests in the air at once (and connections to the service): a look costs little CPU,
+# but on a busy machine each one waits tens of milliseconds for its answer.
+CONCURRENCY = 128
+# The most jobs one tracker watches; more stay in the database for another tracker.
+MAX_WATCHED = 5000
+# How often a watched job is looked at: soon after submission, then every POLL_INTERVAL.
+FIRST_LOOKS = (0.25, 0.5)
+POLL_INTERVAL = 1.0
+# Leases of watched jobs are renewed well before they run out (a third of jobs.CLAIM_LEASE).
+RENEW_EVERY = jobs.CLAIM_LEASE.total_seconds() / 3
 # How often a tracker looks for submissions whose worker died (studio.jobs.ABANDONED_SUBMIT_AFTER).
 SWEEP_SECONDS = 60.0
 
 
-def _check_one(generation_id: str, claimed=None, collect_with=None) -> None:
-    try:
-        jobs.check(generation_id, claimed=claimed, collect_with=collect_with)
-    except Exception:  # one broken job must not stop the others; its lease brings it back
-        logger.exception("Checking generation %s failed", generation_id)
-    finally:
-        close_old_connections()
+@dataclass(order=True)
+class _Due:
+    at: float
+    generation_id: str = field(compare=False)
 
 
-def run_forever(*, threads: int = 8, tick: float = 0.1, stop: threading.Event | None = None) -> None:
-    stop = stop or threading.Event()
-    busy: set[Future] = set()
-    room = threading.Condition()
-    logger.info("Tracker started with %d threads", threads)
+@dataclass
+class _Watched:
+    row: Generation  # only jobs._CHECK_FIELDS are loaded: never touch another field here
+    looks: int = 0
+    polling: bool = False
 
-    def finished(_: Future) -> None:
-        with room:
-            room.notify()
 
-    collectors = ThreadPoolExecutor(max_workers=COLLECT_THREADS, thread_name_prefix="collect")
-    leases = LeaseKeeper()
+class Tracker:
+    def __init__(self, *, concurrency: int = CONCURRENCY, collect_threads: int = COLLECT_THREADS,
+                 tick: float = 0.05, claim_every: float = 0.2, preview_processes: int = 1) -> None:
+        self.concurrency = concurrency
+        self.collect_threads = collect_threads
+        self.tick = tick
+        self.claim_every = claim_every
+        self.previews = PreviewMaker(processes=preview_processes) if preview_processes else None
+        self.watched: dict[str, _Watched] = {}
+        self._due: list[_Due] = []  # heap of next looks
+        self._changes: dict[str, dict] = {}  # per job, written at the next flush
+        self._failures: list[tuple[Generation, fal.FalError]] = []
+        self._in_air = 0
+        self._leases = LeaseKeeper()
 
-    def collect_later(generation) -> None:
-        # Status checks never wait behind downloads and thumbnails: collecting has its own threads.
+    # --- Running ------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
+        preview_thread = None
+        if self.previews is not None:
+            preview_thread = threading.Thread(target=self.previews.run, args=(stop,), name="previews", daemon=True)
+            preview_thread.start()
+        # All database work of the loop happens on this one thread, in order.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-db")
+        self._collectors = ThreadPoolExecutor(max_workers=self.collect_threads, thread_name_prefix="collect")
+        try:
+            asyncio.run(self.watch(stop))
+        finally:
+            self._collectors.shutdown(wait=True)
+            self._leases.stop()
+            self._db.submit(close_old_connections).result()
+            self._db.shutdown(wait=True)
+            if preview_thread is not None:
+                preview_thread.join()
+
+    async def watch(self, stop: threading.Event) -> None:
+        """The loop itself; `run` sets up the threads it uses (tests may supply their own)."""
+        client = jobs.get_client()
+        http = client.open_async(max_connections=self.concurrency)
+        try:
+            async with http:
+                # Two tasks: looks start on time even while the database is slow (SQLite may
+                # wait for its write lock behind a submit or a collect).
+                await asyncio.gather(self._look_loop(client, http, stop), self._database_loop(stop))
+                while self._in_air:  # let the looks in the air land, then write them
+                    await asyncio.sleep(self.tick)
+                await self._flush()
+        finally:
+            # Hand the watched jobs back, so a restarted tracker looks at them at once.
+            await self._in_db(jobs.release, list(self.watched))
+
+    async def _look_loop(self, client: fal.FalClient, http, stop: threading.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self._start_due_looks(client, http, loop)
+            await asyncio.sleep(self.tick)
+
+    async def _database_loop(self, stop: threading.Event) -> None:
+        last_claim = last_renew = last_sweep = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if now - last_sweep >= SWEEP_SECONDS:
+                last_sweep = now
+                try:
+                    await self._in_db(jobs.requeue_abandoned_submissions)
+                except Exception:
+                    logger.exception("Looking for abandoned submissions failed; trying again later")
+            if now - last_claim >= self.claim_every:
+                last_claim = now
+                await self._claim()
+            if self._changes or self._failures:
+                await self._flush()
+            if now - last_renew >= RENEW_EVERY:
+                last_renew = now
+                await self._renew()
+            await asyncio.sleep(self.tick)
+
+    async def _in_db(self, function, *args):
+        def run():
+            close_old_connections()  # honours CONN_MAX_AGE and drops broken connections
+            return function(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._db, run)
+
+    # --- Claiming and leases --------------------------------------------------------------
+    async def _claim(self) -> None:
+        room = MAX_WATCHED - len(self.watched)
+        if room <= 0:
+            return
+        try:
+            rows = await self._in_db(jobs.claim_due_rows, min(room, 500))
+        except Exception:
+            logger.exception("Claiming due jobs failed; trying again")
+            return
+        now = time.monotonic()
+        for row in rows:
+            generation_id = str(row.id)
+            if row.state == State.COLLECTING:
+                self._collect(generation_id, row.next_check_at)  # the lease claim_due_rows wrote
+            elif generation_id not in self.watched:
+                self.watched[generation_id] = _Watched(row)
+                heapq.heappush(self._due, _Due(now, generation_id))
+
+    async def _renew(self) -> None:
+        if not self.watched:
+            return
+        held = list(self.watched)
+        try:
+            still = await self._in_db(jobs.renew_leases, held)
+        except Exception:
+            logger.exception("Renewing the claims on watched jobs failed; trying again")
+            return
+        for generation_id in held:
+            if generation_id not in still:
+                self.watched.pop(generation_id, None)  # cancelled, failed or collected elsewhere
+
+    # --- Looking --------------------------------------------------------------------------
+    def _start_due_looks(self, client: fal.FalClient, http, loop: asyncio.AbstractEventLoop) -> None:
+        now = time.monotonic()
+        while self._due and self._due[0].at <= now and self._in_air < self.concurrency:
+            generation_id = heapq.heappop(self._due).generation_id
+            watched = self.watched.get(generation_id)
+            if watched is None or watched.polling:
+                continue
+            watched.polling = True
+            self._in_air += 1
+            loop.create_task(self._look(client, http, watched))
+
+    async def _look(self, client: fal.FalClient, http, watched: _Watched) -> None:
+        row = watched.row
+        generation_id = str(row.id)
+        try:
+            try:
+                status = await client.astatus(http, client.handle_for(row.model_id, row.request_id))
+            except fal.FalError as error:
+                # Written at the next flush with the usual backoff; the job goes back to the database.
+                self._failures.append((row, error))
+                self.watched.pop(generation_id, None)
+                return
+            except Exception:
+                logger.exception("Looking at generation %s failed", generation_id)
+                self._schedule(watched, POLL_INTERVAL)
+                return
+            changes = jobs.status_changes(row, status, _now())
+            if changes:
+                self._changes.setdefault(generation_id, {}).update(changes)
+                for name, value in changes.items():
+                    if name in jobs._CHECK_FIELDS:
+                        setattr(row, name, value)  # the next look compares with what was written
+            if isinstance(status, fal.Completed):
+                self.watched.pop(generation_id, None)  # collected (or failed) after the flush
+            else:
+                watched.looks += 1
+                self._schedule(watched, FIRST_LOOKS[watched.looks - 1] if watched.looks <= len(FIRST_LOOKS)
+                               else POLL_INTERVAL)
+        finally:
+            watched.polling = False
+            self._in_air -= 1
+            self._start_due_looks(client, http, asyncio.get_running_loop())  # the freed slot at once
+
+    def _schedule(self, watched: _Watched, after: float) -> None:
+        heapq.heappush(self._due, _Due(time.monotonic() + after, str(watched.row.id)))
+
+    # --- Writing --------------------------------------------------------------------------
+    async def _flush(self) -> None:
+        changes, self._changes = self._changes, {}
+        failures, self._failures = self._failures, []
+        try:
+            collecting, gone = await self._in_db(_write, changes, failures)
+        except Exception:
+            logger.exception("Writing the status of %d jobs failed; trying again", len(changes))
+            for generation_id, older in changes.items():  # newer changes found meanwhile win
+                self._changes[generation_id] = {**older, **self._changes.get(generation_id, {})}
+            self._failures[:0] = failures
+            return
+        for generation_id in gone:
+            self.watched.pop(generation_id, None)
+        for generation_id in collecting:
+            self._collect(generation_id, changes[generation_id]["next_check_at"])  # the lease we wrote
+
+    def _collect(self, generation_id: str, lease) -> None:
         def run() -> None:
             try:
-                # Still ours after waiting for a free thread? Then keep it ours until it is saved.
-                if not leases.take(generation):
+                generation = Generation.objects.filter(id=generation_id, state=State.COLLECTING).first()
+                if generation is None:
+                    return
+                # Still ours after waiting for a free thread (our lease is the token)? Then keep
+                # it ours until it is saved; a tracker that took it over meanwhile collects it.
+                generation.next_check_at = lease
+                if not self._leases.take(generation):
                     return
                 try:
                     jobs.collect(generation)
                 finally:
-                    leases.release(generation)
+                    self._leases.release(generation)
             except Exception:
-                logger.exception("Collecting generation %s failed", generation.id)
+                logger.exception("Collecting generation %s failed", generation_id)
             finally:
                 close_old_connections()
-        collectors.submit(run)
+                if self.previews is not None:
+                    self.previews.nudge()
+        self._collectors.submit(run)
 
-    next_sweep = 0.0
-    with collectors, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="track") as pool:
-        while not stop.is_set():
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + SWEEP_SECONDS
-                try:
-                    jobs.requeue_abandoned_submissions()
-                except Exception:
-                    logger.exception("Looking for abandoned submissions failed; trying again later")
-            busy = {future for future in busy if not future.done()}
-            free = threads * 2 - len(busy)  # a small backlog keeps every thread fed
-            claimed = 0
-            if free > 0:
-                try:
-                    for generation in jobs.claim_due_rows(limit=free):
-                        future = pool.submit(_check_one, str(generation.id), generation, collect_later)
-                        future.add_done_callback(finished)
-                        busy.add(future)
-                        claimed += 1
-                except Exception:
-                    logger.exception("Claiming due jobs failed; trying again")
-                close_old_connections()
-            if claimed and claimed >= free:
-                # More may be due: claim again as soon as half the backlog is done, not a tick later.
-                with room:
-                    room.wait_for(lambda: stop.is_set() or sum(not f.done() for f in busy) <= threads, timeout=tick)
-            else:
-                stop.wait(tick)
-    leases.stop()
+
+def _write(changes: dict[str, dict], failures: list[tuple[Generation, fal.FalError]]) -> tuple[set[str], set[str]]:
+    collecting, gone = jobs.record_statuses(changes) if changes else (set(), set())
+    for row, error in failures:
+        try:
+            jobs._check_failed(row, error)
+        except Exception:
+            logger.exception("Recording a failed look at %s failed; its lease brings it back", row.id)
+    return collecting, gone
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def run_forever(*, stop: threading.Event | None = None, **options) -> None:
+    """Track until `stop` is set (see Tracker for the options)."""
+    logger.info("Tracker started")
+    Tracker(**options).run(stop or threading.Event())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio import views
+from studio import views, webhooks
 
 app_name = "studio"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("jobs/<str:generation_id>/card/", views.job_card, name="job_card"),
     path("jobs/<str:generation_id>/cancel/", views.cancel_job, name="cancel_job"),
     path("jobs/<str:generation_id>/retry/", views.retry_job, name="retry_job"),
+    path("fal/webhook/<str:token>/", webhooks.fal_webhook, name="fal_webhook"),
 ]

@@ -44,6 +44,7 @@ _SWITCHES: dict[str, str] = {
     "queue": "number",
     "run": "number",
     "big_mb": "number",
+    "slow_download": "number",
 }
 
 KNOWN_SWITCHES: tuple[str, ...] = tuple(_SWITCHES)
@@ -67,6 +68,7 @@ class Faults:
     queue: float | None = None  # queue time override
     run: float | None = None  # run time override
     big_mb: float | None = None  # pad video files to this many MiB
+    slow_download: float = 0.0  # each file body takes this many seconds to send
 
     def merged(self, other: Faults) -> Faults:
         """``other``'s switches win where it sets them."""

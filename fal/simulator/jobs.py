@@ -177,6 +177,11 @@ class JobStore:
             if job.phase(now) == "COMPLETED" and job.files_expired(now):
                 job.drop_rendered()
 
+    def all(self) -> list[Job]:
+        """Every request still remembered (tests count submissions with it)."""
+        with self._lock:
+            return list(self._jobs.values())
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._jobs)

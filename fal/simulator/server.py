@@ -28,6 +28,7 @@ from .models import MODELS, app_prefix, spec_for
 from .outputs import plan_files, result_json
 from .validation import validate_input
 from .video import iter_video
+from .webhooks import WebhookSender
 
 PROXY_QUEUE_BASE = "https://queue.fal.run"
 MAX_BODY_BYTES = 64 * 1024 * 1024  # data-URI inputs can be large, but not unbounded
@@ -53,6 +54,8 @@ class Simulator:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
         self.jobs = JobStore()
+        # Requests submitted with ?fal_webhook= are reported there on completion (see .webhooks).
+        self.webhooks = WebhookSender(self._webhook_body)
         self.log: list[SimulatorHit] = []
         self._log_lock = threading.Lock()
         self._server: _Server | None = None
@@ -81,6 +84,7 @@ class Simulator:
             self._server = None
 
     def stop(self) -> None:
+        self.webhooks.stop()
         server, thread = self._server, self._thread
         if server is None:
             return
@@ -116,6 +120,20 @@ class Simulator:
             raise RuntimeError("the simulator is already running")
         self._server = _Server((self.config.host, self.config.port), _Handler, self)
         return self._server
+
+    def _webhook_body(self, job: Job) -> dict[str, Any]:
+        """What fal POSTs to a request's webhook once it is done."""
+        ids = {"request_id": job.request_id, "gateway_request_id": job.request_id}
+        problem = job.error()
+        if problem:
+            message, error_type = problem
+            return {**ids, "status": "ERROR", "error": message,
+                    "payload": {"detail": message, "error_type": error_type}}
+        output = result_json(
+            job.spec, job.files, file_base=f"{self.base_url}/files/{job.request_id}", seed=job.seed,
+            prompt=job.prompt, nsfw=job.faults.nsfw, inference_seconds=job.run_seconds,
+        )
+        return {**ids, "status": "OK", "payload": output}
 
     def _record(self, hit: SimulatorHit) -> None:
         with self._log_lock:
@@ -371,7 +389,9 @@ class _Handler(BaseHTTPRequestHandler):
     # -- queue endpoints --------------------------------------------------------------------
     def _submit(self, model_id: str, query: dict[str, list[str]], raw: bytes) -> None:
         self._authorize()
-        # ?fal_webhook= is accepted and ignored: completion is found by polling.
+        webhook = (query.get("fal_webhook") or [""])[-1]
+        if webhook and not webhook.startswith(("http://", "https://")):
+            raise _Reply(422, {"detail": "fal_webhook must be an http(s) URL"})
         try:
             faults = fault_switches.parse_faults(self.headers.get(fault_switches.HEADER, ""))
         except FaultError as error:
@@ -401,6 +421,8 @@ class _Handler(BaseHTTPRequestHandler):
         now = time.monotonic()
         self.sim.jobs.sweep(now)
         self.sim.jobs.add(job)
+        if webhook:
+            self.sim.webhooks.add(job, webhook)
         if faults.slow_start:
             # The job already exists: a client that times out now cannot know its fate.
             time.sleep(faults.slow_start)
@@ -522,7 +544,23 @@ class _Handler(BaseHTTPRequestHandler):
         if job.faults.truncate:
             self.send_header("Connection", "close")
         self.end_headers()
+        if chunks is not None and job.faults.slow_download:
+            chunks = _paced(chunks, length, job.faults.slow_download)
         for chunk in chunks or ():
             self.wfile.write(chunk)
         if job.faults.truncate:
             self.close_connection = True
+
+
+def _paced(chunks: Any, length: int, seconds: float) -> Any:
+    """The same bytes in at least 20 pieces, spread evenly over ``seconds`` (a slow file host)."""
+    piece = max(1, min(1 << 16, length // 20))
+    start, sent = time.monotonic(), 0
+    for chunk in chunks:
+        for offset in range(0, len(chunk), piece):
+            pause = start + seconds * sent / max(length, 1) - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            part = chunk[offset:offset + piece]
+            yield part
+            sent += len(part)

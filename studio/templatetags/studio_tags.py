@@ -21,8 +21,8 @@ ADVICE = {
     "invalid_input": gettext_lazy("The service did not accept some settings. Fix the marked fields and generate again."),
     "expired": gettext_lazy("The result expired before Atelier could save it. Generate again to get a new one."),
     "rate_limited": gettext_lazy("The service is busy. Wait a minute, then retry."),
-    "submit_unknown": gettext_lazy("The connection broke while the job was being sent, so the service may still run it. "
-                       "Check with your administrator before retrying."),
+    "submit_unknown": gettext_lazy("The connection broke while this job was being sent and the service never "
+                                   "confirmed it. Press Retry to send it again."),
     "network": gettext_lazy("Atelier could not reach the service. Retry in a moment."),
     "upstream": gettext_lazy("The service could not finish this job. Retry; if it keeps failing, change the settings."),
     "no_output": gettext_lazy("The service finished but sent back no files. Retry, or change the settings."),

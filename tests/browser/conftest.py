@@ -119,10 +119,11 @@ def studio_service(make_simulator, settings, media_root, monkeypatch) -> Iterato
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:
+    """Logs in through the form (found by field names, so it works in every language)."""
     page.goto(base_url + "/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    page.locator("[name=username]").fill(username)
+    page.locator("[name=password]").fill(password)
+    page.locator("main button[type=submit]").click()
     page.wait_for_url(base_url + "/")
 
 

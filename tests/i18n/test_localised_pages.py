@@ -20,7 +20,7 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 def test_the_model_picker_shows_catalogue_words_in_vietnamese(member_client):
     page = member_client.get(reverse("studio:home"), **VI).content.decode()
-    assert "Chữ sang ảnh" in page  # the kind "Text to image"
+    assert "Văn bản thành ảnh" in page  # the kind "Text to image"
     assert "Ảnh chất lượng cao từ mô tả bằng chữ; lựa chọn toàn diện." in page  # FLUX.1 [dev]'s description
     assert "FLUX.1 [dev]" in page  # product names stay as they are
     # The filter finds a model by its Vietnamese words and by its English ones.

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from fal import FalClient, RetryPolicy
+from gallery import previews
 from gallery.assets import store_asset
 from gallery.ingest import receive, verify
 from gallery.models import Asset
@@ -61,6 +62,7 @@ def drive(generation: Generation, timeout: float = 15.0) -> Generation:
     while time.monotonic() < deadline:
         generation.refresh_from_db()
         if generation.is_final:
+            previews.make_due()  # the tracker makes thumbnails after the outputs are saved
             return generation
         if generation.state == Generation.State.SUBMITTING:
             jobs.submit(str(generation.id))

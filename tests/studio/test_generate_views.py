@@ -106,7 +106,9 @@ def test_a_collecting_job_card_shows_the_outputs_saved_so_far(member_client, mem
     path, size, checksum = receive([png_bytes()])
     asset = store_asset(verify(path, size, checksum), owner=member, source=Asset.Source.OUTPUT, generation=generation)
     page = member_client.get(reverse("studio:job_card", args=[generation.id])).content.decode()
-    assert reverse("gallery:detail", args=[asset.id]) in page  # outputs open their gallery page
+    # The saved output shows as a thumbnail linking to its gallery item, before the job is done.
+    assert reverse("gallery:asset_thumbnail", args=[asset.id]) in page
+    assert reverse("gallery:detail", args=[asset.id]) in page
 
 
 def test_final_job_card_stops_polling(member_client, member):

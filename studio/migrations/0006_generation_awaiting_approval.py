@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0004_generation_visibility'),
+        ('studio', '0005_generation_submit_sent'),
     ]
 
     operations = [
