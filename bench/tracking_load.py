@@ -173,7 +173,7 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
 
 
 def _options_from_log(log_path: str) -> str:
-    found = re.search(r"Tracking jobs \((.*?)\)", Path(log_path).read_text())
+    found = re.search(r"Tracking jobs with (.*?)\. Ctrl-C", Path(log_path).read_text())
     return found.group(1) if found else "?"
 
 

@@ -109,8 +109,10 @@ def studio_service(make_simulator, settings, media_root, monkeypatch) -> Iterato
     settings.FAL_USES_SIMULATOR = True
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     monkeypatch.setattr(jobs, "POLL_INTERVAL", timedelta(milliseconds=200))
+    monkeypatch.setattr(tracker, "POLL_INTERVAL", 0.2)
     stop = threading.Event()
-    thread = threading.Thread(target=tracker.run_forever, kwargs={"threads": 2, "tick": 0.05, "stop": stop},
+    # Previews made in the tracker's own threads: no extra process per test.
+    thread = threading.Thread(target=tracker.run_forever, kwargs={"stop": stop, "preview_processes": 0},
                               name="test-tracker", daemon=True)
     thread.start()
     yield simulator

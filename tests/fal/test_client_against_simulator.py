@@ -274,3 +274,27 @@ def test_truncated_download_raises_a_network_error(simulator, client_for):
     with pytest.raises(fal.NetworkError):
         with client.download(media.url) as download:
             b"".join(download.iter_bytes())
+
+
+def test_status_from_an_event_loop_answers_once_and_raises_at_once(simulator, client_for, sleeps):
+    """astatus (the tracker's polls): one attempt, the same status values and error classes."""
+    import asyncio
+
+    client = client_for(simulator)
+    busy = client.submit("fal-ai/flux-1/dev", {"prompt": "busy [sim: rate_limit=1, queue=0, run=0]"})
+    fine = client.submit("fal-ai/flux-1/dev", {"prompt": "fine [sim: queue=0, run=0]"})
+    time.sleep(0.1)
+
+    async def look(handle):
+        async with client.open_async() as session:
+            try:
+                return await client.astatus(session, handle)
+            except fal.FalError as error:
+                return error
+    limited = asyncio.run(look(busy))
+    assert isinstance(limited, fal.RateLimitError) and limited.retry_after == 1.0 and sleeps == []
+    assert isinstance(asyncio.run(look(busy)), fal.Completed)  # the next look, scheduled by the caller
+    done = asyncio.run(look(fine))
+    assert isinstance(done, fal.Completed) and done.logs and not done.failed
+    gone = asyncio.run(look(client.handle_for("fal-ai/flux-1/dev", "no-such-request")))
+    assert isinstance(gone, fal.NotFoundError) and SENTINEL_KEY not in str(gone)
