@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "accounts",
     "studio",
     "gallery",
+    "usage",
     "audit",
 ]
 
@@ -324,6 +325,12 @@ INPUT_URL_TTL_SECONDS = env_int("INPUT_URL_TTL_SECONDS", 3600, minimum=60)
 # submit's answer is lost (a crash, a dropped connection), the job waits this long for that
 # call before it is marked unconfirmed. Never resent: fal might bill it twice.
 ATELIER_SUBMIT_CONFIRM_SECONDS = env_int("ATELIER_SUBMIT_CONFIRM_SECONDS", 1800, minimum=1)
+
+# --- Usage and budgets ---------------------------------------------------------------
+# The currency of budgets and reports; every model's price must be in it.
+ATELIER_CURRENCY = env_str("ATELIER_CURRENCY", "USD").upper()
+if len(ATELIER_CURRENCY) != 3 or not ATELIER_CURRENCY.isalpha():
+    raise SettingError("ATELIER_CURRENCY", "must be a three-letter currency code such as USD or EUR.")
 
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("team/audit/", include("audit.urls")),
     path("team/", include("accounts.urls")),
     path("gallery/", include("gallery.urls")),
+    path("usage/", include("usage.urls")),
     path("", include("studio.urls")),
 ]
 

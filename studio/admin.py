@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from studio.catalogue import FIELD_TYPES, builtin_catalogue
 from studio.models import CatalogueEntry
+from usage.admin import ModelPriceInline
 
 EXAMPLE_FIELDS = [
     {"use": "prompt"},
@@ -44,6 +45,7 @@ class CatalogueEntryForm(forms.ModelForm):
 @admin.register(CatalogueEntry)
 class CatalogueEntryAdmin(admin.ModelAdmin):
     form = CatalogueEntryForm
+    inlines = [ModelPriceInline]  # the price an administrator sets for this model (docs/catalogue.md)
     list_display = ("model_id", "display_title", "hidden", "kind", "is_builtin", "updated_at")
     list_display_links = ("model_id", "display_title")
     list_filter = ("hidden", "kind")
@@ -53,7 +55,8 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
         (None, {
             "fields": ("model_id", "hidden"),
             "description": _("To hide a built-in model, enter its id and tick “Hidden”; leave everything else "
-                              "empty. To add a model, enter its fal id and fill in the section below."),
+                              "empty. To change a built-in model’s price, enter its id and add a price at the "
+                              "bottom. To add a model, enter its fal id and fill in the section below."),
         }),
         (_("A model that is not built in"), {
             "fields": ("title", "description", "kind", "output", "fields", "field_reference"),

@@ -453,6 +453,37 @@ class GenerationForm(forms.Form):
                 arguments[name] = value
         return arguments
 
+    def estimate_arguments(self) -> dict[str, Any]:
+        """The fal input as far as the form allows, for the price on the Generate button.
+
+        Works on a half-filled or unbound form: each input is checked on its own, and one
+        that does not pass (or is empty) is left out, so the model's default applies.
+        """
+        arguments: dict[str, Any] = {}
+        for spec_field in self.spec.fields:
+            name = spec_field.name
+            if spec_field.is_image or spec_field.type in ("prompt", "text", "loras"):
+                continue
+            value = self._lenient_value(name)
+            if spec_field.type == "size":
+                if value == CUSTOM_SIZE:
+                    width = self._lenient_value(name + SIZE_WIDTH_SUFFIX)
+                    height = self._lenient_value(name + SIZE_HEIGHT_SUFFIX)
+                    value = {"width": width, "height": height} if width and height else None
+                elif not value:
+                    value = None
+            elif spec_field.type == "boolean":
+                value = bool(value)
+            if value is not None and value != "":
+                arguments[name] = value
+        return arguments
+
+    def _lenient_value(self, name: str) -> Any:
+        try:
+            return self.fields[name].clean(self[name].value())
+        except forms.ValidationError:
+            return None
+
     def prompt(self) -> str:
         """The prompt as typed ("" for a model without one), for lists and search."""
         self._require_valid()

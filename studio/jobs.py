@@ -28,6 +28,7 @@ from gallery.models import Asset
 from studio.input_images import MissingInputImage, resolve_inputs
 from studio.models import Generation
 from studio.upstream import get_client
+from usage.costs import record_outcome
 from studio.webhooks import webhook_url
 
 logger = logging.getLogger(__name__)
@@ -417,8 +418,10 @@ def collect(generation: Generation) -> None:
             raise
         _storage_failed(generation, error)
         return
-    Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+    finished = Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
         state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
+    if finished:
+        record_outcome(generation, outputs=len(media))  # outputs and any cost the service reported
 
 
 def _save_output(client: fal.FalClient, generation: Generation, position: int, item: fal.MediaFile, nsfw: bool) -> None:
@@ -472,7 +475,8 @@ def _storage_failed(generation: Generation, error: OSError) -> None:
 def request_cancel(generation: Generation) -> bool:
     """Mark the job cancelled now (the person asked); the upstream cancel follows in a task."""
     now = timezone.now()
-    updated = Generation.objects.filter(id=generation.id, state__in=[State.SUBMITTING, State.QUEUED, State.RUNNING]
+    updated = Generation.objects.filter(id=generation.id, state__in=[State.AWAITING_APPROVAL, State.SUBMITTING,
+                                                                    State.QUEUED, State.RUNNING]
                                         ).update(state=State.CANCELLED, cancel_requested_at=now, finished_at=now,
                                                  next_check_at=None, waiting_reason="")
     if updated and generation.request_id:

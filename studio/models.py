@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 class Generation(models.Model):
     class State(models.TextChoices):
+        # Above the per-job limit: nothing is sent until an administrator approves (usage app).
+        AWAITING_APPROVAL = "awaiting_approval", _("Waiting for approval")
         SUBMITTING = "submitting", _("Sending to the service")
         QUEUED = "queued", _("Waiting in the queue")
         RUNNING = "running", _("Generating")
@@ -99,7 +101,8 @@ class Generation(models.Model):
 
     @property
     def can_cancel(self) -> bool:
-        return self.state in (self.State.SUBMITTING, self.State.QUEUED, self.State.RUNNING)
+        return self.state in (self.State.AWAITING_APPROVAL, self.State.SUBMITTING, self.State.QUEUED,
+                              self.State.RUNNING)
 
     @property
     def queue_duration(self) -> timedelta | None:

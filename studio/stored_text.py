@@ -38,6 +38,9 @@ STORED_TEXTS = (
                  "the result will appear here by itself."),
     gettext_noop("Atelier could not confirm that the service accepted this job. It was not sent a second "
                  "time, so it cannot have been charged twice."),
+    # usage.approvals
+    gettext_noop("An administrator did not approve this job: %(reason)s"),
+    gettext_noop("An administrator did not approve this job."),
     # studio.input_images
     gettext_noop("An input image of this job is no longer in the gallery."),
     # gallery.ingest

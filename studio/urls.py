@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("setup/", views.setup, name="setup"),
     path("generate/<path:model_id>/", views.generate, name="generate"),
+    path("estimate/<path:model_id>/", views.estimate, name="estimate"),
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<str:generation_id>/card/", views.job_card, name="job_card"),
     path("jobs/<str:generation_id>/cancel/", views.cancel_job, name="cancel_job"),

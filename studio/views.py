@@ -20,11 +20,12 @@ from accounts.roles import can_generate
 from atelier.lookups import get_or_404
 from studio import catalogue, jobs
 from gallery.ingest import IngestError
-from studio.creation import copy_generation, create_generation
+from studio.creation import BudgetRefused, copy_generation, create_generation
 from studio.forms import AdministratorSetupForm
 from studio.generation_form import GenerationForm, initial_from_arguments, visible_image_assets
 from studio.models import Generation
 from studio.stored_text import translate_stored
+from usage.quotes import quote
 
 
 RECENT_JOBS = 12
@@ -76,6 +77,8 @@ def generate(request: HttpRequest, model_id: str) -> HttpResponse:
                 generation, _created = create_generation(request.user, spec, form)
             except IngestError as error:  # an upload that passed the form but not the final check
                 form.add_error(None, translate_stored(str(error)))
+            except BudgetRefused as refused:
+                form.add_error(None, str(refused))
         if generation is not None:
             if request.htmx:
                 # A fresh form (new token) plus the new card, swapped in together.
@@ -91,8 +94,21 @@ def generate(request: HttpRequest, model_id: str) -> HttpResponse:
 GALLERY_CHOICES = 24
 
 
+@login_required
+@require_POST
+def estimate(request: HttpRequest, model_id: str) -> HttpResponse:
+    """The Generate button for the form as it is now: estimated cost and budget left (htmx)."""
+    spec = catalogue.get_model(model_id)
+    if spec is None or not can_generate(request.user):
+        raise Http404("No such model.")
+    form = GenerationForm(spec, request.user, data=request.POST)
+    return render(request, "studio/_generate_cost.html",
+                  {"spec": spec, "quote": quote(request.user, spec, form.estimate_arguments())})
+
+
 def _generate_context(request: HttpRequest, spec, form: GenerationForm, **extra) -> dict:
-    context = {"spec": spec, "form": form, "jobs": _jobs_for(request.user, spec), **extra}
+    context = {"spec": spec, "form": form, "jobs": _jobs_for(request.user, spec),
+               "quote": quote(request.user, spec, form.estimate_arguments()), **extra}
     if spec.image_fields:
         # The pictures already chosen first, so they stay visible (and sent) whatever their age.
         chosen = [asset for assets in form.chosen_assets().values() for asset in assets]
@@ -172,7 +188,13 @@ def retry_job(request: HttpRequest, generation_id: str) -> HttpResponse:
     original = _get_generation_for_user(request, generation_id)
     if not can_generate(request.user):
         raise Http404("No such job.")
-    generation = copy_generation(original, request.user)
+    try:
+        generation = copy_generation(original, request.user)
+    except BudgetRefused as refused:
+        if request.htmx:
+            return render(request, "studio/_budget_refused.html", {"message": str(refused)})
+        messages.error(request, str(refused))
+        return redirect("studio:job_list")
     return _card_or_redirect(request, generation)
 
 

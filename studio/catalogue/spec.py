@@ -22,6 +22,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fal.app_id import InvalidModelId, parse_model_id
+from usage.pricing import PriceRule, PriceRuleError, price_rule_from_dict
 
 
 class Kind(models.TextChoices):
@@ -67,7 +68,7 @@ FIELD_KEYS = frozenset({
     "name", "type", "label", "help", "default", "choices", "min", "max", "step",
     "required", "advanced", "max_items", "blank_label",
 })
-ENTRY_KEYS = frozenset({"id", "title", "description", "kind", "output", "fields"})
+ENTRY_KEYS = frozenset({"id", "title", "description", "kind", "output", "fields", "price"})
 
 # Seeds, custom sizes and input-picture counts when an entry does not say otherwise.
 SEED_RANGE = (0, 2**32 - 1)
@@ -167,6 +168,13 @@ class ModelSpec:
     fields: tuple[Field, ...]
     builtin: bool
     hidden: bool = False
+    price: PriceRule | None = None  # what one job costs (usage.pricing); None: no price known
+
+    @property
+    def default_arguments(self) -> dict[str, Any]:
+        """The inputs the model uses when they are left out (the catalogue copies fal's defaults)."""
+        return {f.name: f.default.as_dict() if isinstance(f.default, CustomSize) else f.default
+                for f in self.fields if f.default is not None}
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -249,8 +257,14 @@ def spec_from_dict(data: Mapping[str, Any], builtin: bool, *, library: FieldLibr
             error.args = (error.message,)
             raise
     _check_field_set(fields, kind, fail)
+    price = None
+    if data.get("price") is not None:
+        try:
+            price = price_rule_from_dict(data["price"])
+        except PriceRuleError as error:
+            raise fail(str(error), "price") from None
     return ModelSpec(id=model_id, title=title, description=description, kind=kind, output=output,
-                     fields=tuple(fields), builtin=builtin)
+                     fields=tuple(fields), builtin=builtin, price=price)
 
 
 # --- Entry-level checks ------------------------------------------------------------------

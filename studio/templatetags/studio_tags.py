@@ -28,6 +28,7 @@ ADVICE = {
     "no_output": gettext_lazy("The service finished but sent back no files. Retry, or change the settings."),
     "bad_output": gettext_lazy("The service sent back a damaged file. Retry."),
     "cancelled_upstream": gettext_lazy("The service cancelled this job."),
+    "not_approved": gettext_lazy("This job was not sent, so it cost nothing. Change the settings and generate again."),
 }
 
 

@@ -92,7 +92,10 @@ def test_album_share_links_and_visibility_changes_are_recorded(member_client, me
 def test_catalogue_changes_in_the_admin_are_recorded(administrator_client, administrator):
     response = administrator_client.post("/admin/studio/catalogueentry/add/", {
         "model_id": "fal-ai/flux-1/schnell", "hidden": "on", "title": "", "description": "",
-        "kind": "", "output": "", "fields": "[]"}, REMOTE_ADDR="198.51.100.4")
+        "kind": "", "output": "", "fields": "[]",
+        # The price inline (usage app), left empty.
+        "price-TOTAL_FORMS": "0", "price-INITIAL_FORMS": "0", "price-MIN_NUM_FORMS": "0", "price-MAX_NUM_FORMS": "1",
+    }, REMOTE_ADDR="198.51.100.4")
     assert response.status_code == 302, response.content.decode()[:2000]
     event = only_event(Action.ADMIN_ADDED)
     assert event.actor == administrator and "fal-ai/flux-1/schnell" in event.target

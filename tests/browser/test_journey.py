@@ -58,7 +58,8 @@ def _generate(page, prompt_label: str, prompt: str):
 
     cards_before = page.locator("#job-list .job-card").count()
     page.get_by_label(prompt_label, exact=True).fill(prompt)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    # The button also shows the estimated cost ("Generate · about $0.025").
+    page.get_by_role("button", name=re.compile(r"^Generate\b")).click()
     expect(page.locator("#job-list .job-card")).to_have_count(cards_before + 1)
     card = page.locator("#job-list .job-card").first
     expect(card).to_contain_text(prompt)

@@ -335,6 +335,8 @@ def test_admin_screen_lists_and_adds_entries(administrator_client):
     response = administrator_client.post("/admin/studio/catalogueentry/add/", {
         "model_id": "fal-ai/flux-1/schnell", "hidden": "on", "title": "", "description": "", "kind": "",
         "output": "", "fields": "",
+        # The price inline (usage app), left empty.
+        "price-TOTAL_FORMS": "0", "price-INITIAL_FORMS": "0", "price-MIN_NUM_FORMS": "0", "price-MAX_NUM_FORMS": "1",
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     assert CatalogueEntry.objects.get(model_id="fal-ai/flux-1/schnell").fields == []
