@@ -135,34 +135,6 @@ def record_request_id(generation: Generation, request_id: str, queue_position: i
     return True
 
 
-# A submission whose claim lapsed this long ago lost its worker (killed, machine gone): nothing
-# was stored, so it is sent again. Far beyond the slowest submit (retries ride out 429s for minutes).
-ABANDONED_SUBMIT_AFTER = timedelta(minutes=10)
-
-
-def requeue_abandoned_submissions(limit: int = 100) -> list[str]:
-    """Hand submissions whose worker died holding the claim on to another worker."""
-    from studio.tasks import submit_generation
-
-    with transaction.atomic():
-        abandoned = [str(pk) for pk in Generation.objects.select_for_update(skip_locked=True).filter(
-            state=State.SUBMITTING, request_id="", next_check_at__lt=timezone.now() - ABANDONED_SUBMIT_AFTER,
-            submit_sent_at__isnull=True,  # a job that left is never resent (studio.recovery settles it)
-        ).values_list("id", flat=True)[:limit]]
-        # Unclaimed again: the new task claims it as the first one did.
-        Generation.objects.filter(id__in=abandoned, state=State.SUBMITTING, request_id="").update(next_check_at=None)
-    for generation_id in abandoned:
-        logger.warning("Generation %s lost its worker while being sent; sending it again", generation_id)
-        try:
-            submit_generation.enqueue(generation_id)
-        except Exception:
-            # The queue is unreachable: mark it abandoned again, so the next sweep retries.
-            Generation.objects.filter(id=generation_id, state=State.SUBMITTING, next_check_at__isnull=True).update(
-                next_check_at=timezone.now() - ABANDONED_SUBMIT_AFTER)
-            raise
-    return abandoned
-
-
 def _submit_failed(generation: Generation, error: fal.FalError) -> None:
     if error.retryable and timezone.now() - generation.created_at < GIVE_UP_AFTER:
         from studio.tasks import submit_generation

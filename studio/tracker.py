@@ -10,8 +10,8 @@ every watched job are renewed together. Database work runs on one thread of its 
 Completed jobs are collected at once (fal keeps results only minutes) on their own threads,
 so polls never wait behind downloads; a lease held for the whole download (studio.leases)
 makes sure exactly one tracker collects each job. Their thumbnails follow in a worker process
-(gallery.previews), so "saved" never waits for the WebP encoder. Once a minute the tracker
-also hands on submissions whose worker died (jobs.requeue_abandoned_submissions).
+(gallery.previews), so "saved" never waits for the WebP encoder. Its recovery thread
+(studio.recovery) sends submissions whose worker died before sending them.
 """
 
 from __future__ import annotations
@@ -48,8 +48,6 @@ FIRST_LOOKS = (0.25, 0.5)
 POLL_INTERVAL = 1.0
 # Leases of watched jobs are renewed well before they run out (a third of jobs.CLAIM_LEASE).
 RENEW_EVERY = jobs.CLAIM_LEASE.total_seconds() / 3
-# How often a tracker looks for submissions whose worker died (studio.jobs.ABANDONED_SUBMIT_AFTER).
-SWEEP_SECONDS = 60.0
 
 
 @dataclass(order=True)
@@ -123,15 +121,9 @@ class Tracker:
             await asyncio.sleep(self.tick)
 
     async def _database_loop(self, stop: threading.Event) -> None:
-        last_claim = last_renew = last_sweep = 0.0
+        last_claim = last_renew = 0.0
         while not stop.is_set():
             now = time.monotonic()
-            if now - last_sweep >= SWEEP_SECONDS:
-                last_sweep = now
-                try:
-                    await self._in_db(jobs.requeue_abandoned_submissions)
-                except Exception:
-                    logger.exception("Looking for abandoned submissions failed; trying again later")
             if now - last_claim >= self.claim_every:
                 last_claim = now
                 await self._claim()

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from studio import jobs
 from studio.leases import LeaseKeeper
@@ -66,20 +65,3 @@ def test_the_lease_is_renewed_while_collecting_and_lapses_when_the_tracker_is_go
     keeper.stop()  # the tracker dies: nobody renews
     time.sleep(0.8)
     assert jobs.claim_due() == [str(generation.id)]
-
-
-def test_a_submission_whose_worker_died_is_sent_again_once(fal_service, member, django_capture_on_commit_callbacks):
-    abandoned = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "orphan"})
-    in_progress = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "being sent"})
-    waiting_to_retry = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "retry later"})
-    Generation.objects.filter(id=abandoned.id).update(
-        next_check_at=timezone.now() - jobs.ABANDONED_SUBMIT_AFTER - timedelta(seconds=1))
-    Generation.objects.filter(id=in_progress.id).update(next_check_at=timezone.now() + jobs.CLAIM_LEASE)
-    assert jobs.requeue_abandoned_submissions() == [str(abandoned.id)]
-    assert jobs.requeue_abandoned_submissions() == []  # handed on once, not on every sweep
-    [task] = DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation")
-    assert task.args_kwargs["args"] == [str(abandoned.id)]
-    jobs.submit(str(abandoned.id))  # the new worker sends it
-    abandoned.refresh_from_db()
-    assert abandoned.request_id and abandoned.state == State.QUEUED
-    assert waiting_to_retry.next_check_at is None
