@@ -140,6 +140,8 @@ except (ValueError, KeyError) as exc:
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     if _database["NAME"] != ":memory:":
         Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # The threads of one process take turns to write (atelier/sqlite_backend explains why).
+    _database["ENGINE"] = "atelier.sqlite_backend"
     _database["OPTIONS"] = {
         # WAL lets the web server read while the worker writes; IMMEDIATE takes the write
         # lock at BEGIN, so two processes queue up instead of failing with "locked".

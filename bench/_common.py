@@ -129,6 +129,29 @@ def sim_completed_wall(sim, request_id: str) -> float | None:
     return job.created_wall + (job.completed_at - job.created_at)
 
 
+def completed_walls(sim, request_ids: Iterable[str]) -> dict[str, float]:
+    """When the simulator finished each request (time.time()), in this process or its own."""
+    if hasattr(sim, "completed_walls"):  # bench/_simulator_process.SimulatorProcess
+        return sim.completed_walls(list(request_ids))
+    walls = {request_id: sim_completed_wall(sim, request_id) for request_id in request_ids}
+    return {request_id: wall for request_id, wall in walls.items() if wall is not None}
+
+
+def status_polls(sim) -> int:
+    """Status requests the simulator has answered so far."""
+    if hasattr(sim, "status_polls"):
+        return sim.status_polls()
+    return sum(1 for hit in sim.log if hit.path.endswith("/status"))
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and its living children."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system + children_cpu(pid)
+
+
 def generation_rows() -> list[dict]:
     from studio.models import Generation
 

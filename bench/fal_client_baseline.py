@@ -23,20 +23,33 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    MODEL_ID, dist_ms, machine_busy, print_table, process_cpu, sim_completed_wall, temp_dir, tls_context,
+    MODEL_ID, completed_walls, dist_ms, machine_busy, print_table, process_cpu, process_tree_cpu, status_polls, temp_dir,
+    tls_context,
 )
+from _simulator_process import SimulatorProcess  # noqa: E402
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 
-def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdir: str) -> dict[int, dict]:
+def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdir: str,
+                 simulator_in_process: bool = False) -> dict[int, dict]:
     """Run `jobs` subscribe+download jobs once per entry of `thread_counts` (1 = sequential).
 
     Returns, per thread count, the wall time, per-job delays (upstream completed -> file
-    written), the number of files and of status polls.
+    written), the number of files and of status polls. The simulator runs in a process of its
+    own (like fal) unless `simulator_in_process`.
     """
-    context, ca_path = tls_context(workdir)
-    with Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context)) as sim:
+    tls_dir = os.path.join(workdir, "baseline-tls")
+    os.mkdir(tls_dir)
+    if simulator_in_process:
+        context, ca_path = tls_context(tls_dir)
+        simulator = Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context))
+    else:
+        simulator = SimulatorProcess(queue_seconds=0, run_seconds=0, tls_dir=tls_dir)
+    with simulator as sim:
+        if not simulator_in_process:
+            ca_path = sim.ca_path
+        sim_cpu = (lambda: process_tree_cpu(sim.pid)) if not simulator_in_process else (lambda: 0.0)
         port = sim.base_url.rsplit(":", 1)[1]
         os.environ.update({"FAL_QUEUE_RUN_HOST": f"127.0.0.1:{port}", "FAL_KEY": "x", "SSL_CERT_FILE": ca_path})
         if "fal_client" in sys.modules:  # the host is read at import time
@@ -50,7 +63,7 @@ def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdi
             out.mkdir()
             saved_at: dict[str, float] = {}
             http = httpx.Client(timeout=60)
-            polls_before = sum(1 for hit in sim.log if hit.path.endswith("/status"))
+            polls_before = status_polls(sim)
 
             def one(i: int) -> None:
                 request_ids: list[str] = []
@@ -62,7 +75,7 @@ def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdi
                     (out / f"{i}-{k}.jpg").write_bytes(response.content)
                 saved_at[request_ids[0]] = time.time()
 
-            cpu_before, busy_before = process_cpu(), machine_busy()
+            cpu_before, busy_before, sim_before = process_cpu(), machine_busy(), sim_cpu()
             started = time.time()
             if threads <= 1:
                 for i in range(jobs):
@@ -72,13 +85,15 @@ def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdi
                     list(pool.map(one, range(jobs)))
             ended = time.time()
             cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
+            sim_used = sim_cpu() - sim_before
             http.close()
+            walls = completed_walls(sim, list(saved_at))
             figures[threads] = {
                 "wall": ended - started,
-                "cpu": cpu_used, "busy": busy,
-                "save_delays": [saved_at[rid] - sim_completed_wall(sim, rid) for rid in saved_at],
+                "cpu": cpu_used, "busy": busy, "sim_cpu": sim_used,
+                "save_delays": [saved_at[rid] - walls[rid] for rid in saved_at],
                 "files": len(list(out.iterdir())),
-                "status_polls": sum(1 for hit in sim.log if hit.path.endswith("/status")) - polls_before,
+                "status_polls": status_polls(sim) - polls_before,
             }
         # Close fal-client's pooled connections so the simulator stops without waiting on them.
         fal_client.sync_client._client.close()
@@ -91,15 +106,19 @@ def main() -> None:
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--sequential", action="store_true", help="also run the jobs one after another")
+    parser.add_argument("--simulator-in-process", action="store_true", help="the simulator shares this process")
     args = parser.parse_args()
     with temp_dir("fal-baseline-") as workdir:
         counts = [args.threads] + ([1] if args.sequential else [])
-        figures = run_baseline(args.jobs, args.image_size, counts, workdir=workdir)
+        figures = run_baseline(args.jobs, args.image_size, counts, workdir=workdir,
+                               simulator_in_process=args.simulator_in_process)
     rows = []
     for threads, fig in figures.items():
         name = "sequential" if threads == 1 else f"{threads} threads"
         rows += [(f"fal-client, {name}: wall", f"{fig['wall']:.2f} s  ({fig['files']} files)"),
-                 ("  process CPU (fal-client + simulator)", f"{fig['cpu']:.2f} s  (whole machine: {fig['busy']:.2f} s)"),
+                 ("  process CPU (fal-client" + (" + simulator)" if args.simulator_in_process else ")"),
+                  f"{fig['cpu']:.2f} s  (whole machine: {fig['busy']:.2f} s)"),
+                 *([("  simulator process CPU", f"{fig['sim_cpu']:.2f} s")] if not args.simulator_in_process else []),
                  ("  upstream completed -> file saved", dist_ms(fig["save_delays"]))]
     print_table(f"fal-client baseline: {args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}", rows)
 

@@ -25,19 +25,35 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
-    children_cpu, process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, tls_context, wait_for_thumbnails,
-    wait_until_final,
+    children_cpu, completed_walls, process_cpu, process_tree_cpu, setup_django, status_polls, submit_all, temp_dir,
+    tls_context, wait_for_thumbnails, wait_until_final,
 )
+from _simulator_process import SimulatorProcess  # noqa: E402
 
 from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 
+def start_simulator(args: argparse.Namespace, tls_dir: str | None):
+    """Queue 0 s, run 0 s; in a process of its own unless --simulator-in-process; HTTPS with tls_dir."""
+    if args.simulator_in_process:
+        context = None
+        if tls_dir:
+            context, ca_path = tls_context(tls_dir)
+            os.environ["SSL_CERT_FILE"] = ca_path
+        return Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context))
+    return SimulatorProcess(queue_seconds=0, run_seconds=0, tls_dir=tls_dir)
+
+
 def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None = None) -> dict:
-    context = None
+    tls_dir = None
     if args.atelier_tls:
-        context, ca_path = tls_context(workdir)
-        os.environ["SSL_CERT_FILE"] = ca_path
-    with Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context)) as sim:
+        tls_dir = os.path.join(workdir, "atelier-tls")
+        os.mkdir(tls_dir)
+    with start_simulator(args, tls_dir) as sim:
+        if getattr(sim, "ca_path", None):
+            os.environ["SSL_CERT_FILE"] = sim.ca_path
+        context = bool(tls_dir)
+        sim_cpu = (lambda: process_tree_cpu(sim.pid)) if hasattr(sim, "pid") else (lambda: 0.0)
         env = setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
         from django.db import connections
 
@@ -60,14 +76,14 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, **options}, name="tracker")
             tracker.start()
             tracker_cpu = lambda: 0.0  # noqa: E731 - counted in this process
-        tracker_before = tracker_cpu()
+        tracker_before, sim_before = tracker_cpu(), sim_cpu()
         cpu_before, busy_before = process_cpu(), machine_busy()
         started = time.time()
         submit_all(ids, args.submit_threads)
         submitted = time.time()
         wait_until_final(args.jobs, timeout=600)
         cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
-        tracker_used = tracker_cpu() - tracker_before
+        tracker_used, sim_used = tracker_cpu() - tracker_before, sim_cpu() - sim_before
         thumbnails_at = wait_for_thumbnails(timeout=120)
         # The thumbnail worker process, after it made every thumbnail.
         helper_cpu = children_cpu(child.pid) if args.tracker_process else children_cpu()
@@ -82,8 +98,9 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         done = [row for row in rows if row["state"] == "done"]
         problems = {(row["state"], row["error_type"], row["error_message"][:80]) for row in rows if row["state"] != "done"}
         detect, save, collect = [], [], []
+        walls = completed_walls(sim, [row["request_id"] for row in done])
         for row in done:
-            upstream = sim_completed_wall(sim, row["request_id"])
+            upstream = walls[row["request_id"]]
             detect.append(row["completed_at"].timestamp() - upstream)
             save.append(row["finished_at"].timestamp() - upstream)
             collect.append((row["finished_at"] - row["completed_at"]).total_seconds())
@@ -91,13 +108,13 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             "wall": max(row["finished_at"].timestamp() for row in rows) - started,
             "thumbnails_after": thumbnails_at - max(row["finished_at"].timestamp() for row in rows),
             "thumbnails": Asset.objects.exclude(thumbnail="").count(), "helper_cpu": helper_cpu,
-            "tracker_cpu": tracker_used,
+            "tracker_cpu": tracker_used, "sim_cpu": sim_used,
             "cpu": cpu_used, "busy": busy,
             "submit_wall": submitted - started,
             "done": len(done), "problems": problems,
             "assets": Asset.objects.filter(source=Asset.Source.OUTPUT).count(),
             "detect": detect, "save": save, "collect": collect,
-            "status_polls": sum(1 for hit in sim.log if hit.path.endswith("/status")),
+            "status_polls": status_polls(sim),
         }
         connections.close_all()
     return figures
@@ -118,6 +135,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on, e.g. "
                         "postgres://postgres@127.0.0.1:5432/postgres (default: SQLite in a temp dir)")
     parser.add_argument("--atelier-tls", action="store_true", help="Atelier talks HTTPS to its simulator too")
+    parser.add_argument("--simulator-in-process", action="store_true",
+                        help="run each side's simulator in the bench process (sharing its GIL), as before "
+                             "2026-11-26; by default it runs in a process of its own, like fal")
     args = parser.parse_args()
 
     with temp_dir("atelier-bench-") as workdir, contextlib.ExitStack() as stack:
@@ -128,7 +148,8 @@ def main() -> None:
             from fal_client_baseline import run_baseline
 
             counts = [args.baseline_threads] + ([1] if args.sequential else [])
-            baseline = run_baseline(args.jobs, args.image_size, counts, workdir=workdir)
+            baseline = run_baseline(args.jobs, args.image_size, counts, workdir=workdir,
+                                    simulator_in_process=args.simulator_in_process)
 
     scheme = "https" if args.atelier_tls else "http"
     database = "PostgreSQL" if args.database_url else "SQLite"
@@ -138,9 +159,11 @@ def main() -> None:
     rows = [
         ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
                                                       f"{atelier['assets']} assets)"),
-        ("  process CPU (Atelier + simulator)" if not args.tracker_process else "  bench process CPU (submits + simulator)",
+        (("  process CPU (Atelier" if not args.tracker_process else "  bench process CPU (submits")
+         + (" + simulator)" if args.simulator_in_process else ")"),
          f"{atelier['cpu']:.2f} s  (whole machine: {atelier['busy']:.2f} s)"),
         *([("  tracker process CPU", f"{atelier['tracker_cpu']:.2f} s")] if args.tracker_process else []),
+        *([("  simulator process CPU", f"{atelier['sim_cpu']:.2f} s")] if not args.simulator_in_process else []),
         ("  thumbnails made (worker process)", f"{atelier['thumbnails']}, the last {atelier['thumbnails_after']:.2f} s "
                                                f"after the last save; {atelier['helper_cpu']:.2f} s CPU"),
         ("  of which submitting all", f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)"),
@@ -154,7 +177,9 @@ def main() -> None:
     for threads, fig in baseline.items():
         name = "sequential" if threads == 1 else f"{threads} threads"
         rows += [(f"fal-client, {name}: wall", f"{fig['wall']:.2f} s  ({fig['files']} files)"),
-                 ("  process CPU (fal-client + simulator)", f"{fig['cpu']:.2f} s  (whole machine: {fig['busy']:.2f} s)"),
+                 ("  process CPU (fal-client" + (" + simulator)" if args.simulator_in_process else ")"),
+                  f"{fig['cpu']:.2f} s  (whole machine: {fig['busy']:.2f} s)"),
+                 *([("  simulator process CPU", f"{fig['sim_cpu']:.2f} s")] if not args.simulator_in_process else []),
                  ("  upstream completed -> file saved", dist_ms(fig["save_delays"]))]
     if baseline:
         ratio = atelier["wall"] / baseline[args.baseline_threads]["wall"]
@@ -163,7 +188,8 @@ def main() -> None:
             rows.append(("ratio Atelier / fal-client (sequential)", f"{atelier['wall'] / baseline[1]['wall']:.2f}"))
     print_table(f"{args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run 0 s; "
                 f"Atelier over {scheme} with {database}, tracker {'process' if args.tracker_process else 'thread'} with "
-                f"{collect_threads} collecting threads; fal-client over https", rows)
+                f"{collect_threads} collecting threads; fal-client over https; simulator "
+                f"{'in the bench process' if args.simulator_in_process else 'in a process of its own'}", rows)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import shutil
 import tempfile
 import threading
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # A maker that claimed a thumbnail holds it this long; if it dies, another makes it.
 CLAIM_LEASE = timedelta(minutes=2)
+# Added to the thumbnail processes' niceness (Unix priority; 19 is the lowest).
+PREVIEW_NICENESS = 10
 _CLAIM_FIELDS = ("id", "kind", "file", "created_at", "thumbnail_due_at")
 
 
@@ -191,4 +194,6 @@ class PreviewMaker:
 
 def _spawn_pool(processes: int) -> ProcessPoolExecutor:
     # spawn, not fork: forking a process that runs threads can copy a held lock into the child.
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    # At a lower priority: saving outputs and answering people come first, thumbnails can wait.
+    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=os.nice, initargs=(PREVIEW_NICENESS,))

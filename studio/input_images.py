@@ -25,7 +25,9 @@ def asset_reference(asset: Asset) -> str:
 
 def resolve_inputs(generation: Generation) -> dict[str, Any]:
     """The arguments to send, with every "asset:<id>" replaced by the asset's data URI."""
-    assets = {str(asset.id): asset for asset in generation.input_assets.all()}
+    # Most jobs (text-to-image) have no input image: no query for them.
+    assets = ({str(asset.id): asset for asset in generation.input_assets.all()}
+              if _has_reference(generation.arguments) else {})
 
     def resolve(value: Any) -> Any:
         if isinstance(value, str) and value.startswith(ASSET_PREFIX):
@@ -38,6 +40,16 @@ def resolve_inputs(generation: Generation) -> dict[str, Any]:
         return value
 
     return {name: resolve(value) for name, value in generation.arguments.items()}
+
+
+def _has_reference(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith(ASSET_PREFIX)
+    if isinstance(value, dict):
+        return any(_has_reference(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_reference(item) for item in value)
+    return False
 
 
 def data_uri(asset: Asset) -> str:

@@ -118,8 +118,12 @@ def record_request_id(generation: Generation, request_id: str, queue_position: i
     """Store the request id fal gave this job (from the submit answer or its webhook); once only."""
     now = timezone.now()
     try:
-        # The request id first: from here on the job can always be found again.
-        stored = Generation.objects.filter(id=generation.id, request_id="").update(
+        # The request id first: from here on the job can always be found again. Usually the job
+        # is still submitting, and one write stores the id and moves it to queued together.
+        queued = Generation.objects.filter(id=generation.id, request_id="", state=State.SUBMITTING).update(
+            request_id=request_id, submitted_at=now, state=State.QUEUED, queue_position=queue_position,
+            next_check_at=now, waiting_reason="", check_failures=0)
+        stored = queued or Generation.objects.filter(id=generation.id, request_id="").update(
             request_id=request_id, submitted_at=now)
     except Exception:
         logger.critical("fal accepted generation %s as request %s (model %s) but it could not be stored",
@@ -127,10 +131,7 @@ def record_request_id(generation: Generation, request_id: str, queue_position: i
         raise
     if not stored:
         return False  # the webhook (or the submit answer) was first
-    moved = Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
-        state=State.QUEUED, queue_position=queue_position, next_check_at=now,
-        waiting_reason="", check_failures=0)
-    if not moved and Generation.objects.filter(id=generation.id, state=State.CANCELLED).exists():
+    if not queued and Generation.objects.filter(id=generation.id, state=State.CANCELLED).exists():
         _cancel_upstream(generation.model_id, request_id)  # cancelled while we were submitting
     return True
 
@@ -390,10 +391,11 @@ def collect(generation: Generation) -> None:
             raise
         _storage_failed(generation, error)
         return
-    finished = Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
-        state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
-    if finished:
-        record_outcome(generation, outputs=len(media))  # outputs and any cost the service reported
+    with transaction.atomic():  # one commit: done, with its outputs and cost counted
+        finished = Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+            state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
+        if finished:
+            record_outcome(generation, outputs=len(media))  # outputs and any cost the service reported
 
 
 def _save_output(client: fal.FalClient, generation: Generation, position: int, item: fal.MediaFile, nsfw: bool) -> None:

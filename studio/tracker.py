@@ -239,7 +239,8 @@ class Tracker:
     def _collect(self, generation_id: str, lease) -> None:
         def run() -> None:
             try:
-                generation = Generation.objects.filter(id=generation_id, state=State.COLLECTING).first()
+                generation = (Generation.objects.select_related("user")  # the outputs' owner, in the same query
+                              .filter(id=generation_id, state=State.COLLECTING).first())
                 if generation is None:
                     return
                 # Still ours after waiting for a free thread (our lease is the token)? Then keep

@@ -279,11 +279,12 @@ class Counts:
     orphans: int
     missing_files: int
     states: Counter
+    orphan_names: list[str] = field(default_factory=list)  # so a failure says which files
 
     def __str__(self) -> str:
         return (f"jobs={self.jobs} stuck={self.stuck} lost={self.lost} duplicates={self.duplicates} "
                 f"double_submits={self.double_submits} orphans={self.orphans} missing_files={self.missing_files} "
-                f"states={dict(self.states)}")
+                f"states={dict(self.states)}" + (f" orphan files={self.orphan_names[:5]}" if self.orphan_names else ""))
 
 
 def count(stack: Stack, simulator, generations: list[dict]) -> Counts:
@@ -308,13 +309,13 @@ def count(stack: Stack, simulator, generations: list[dict]) -> Counts:
     duplicates += sum(max(0, saved[gid] - n) for gid, n in expected.items())
     recorded = {name for asset in assets for name in (asset["file"], asset["thumbnail"]) if name}
     on_disk = {str(path.relative_to(stack.media)) for path in stack.media.rglob("*") if path.is_file()}
-    orphans = len({name for name in on_disk if name not in recorded})  # tmp files count too
+    orphan_names = sorted(name for name in on_disk if name not in recorded)  # tmp files count too
     missing = len({name for name in recorded if name not in on_disk})
     return Counts(
         jobs=len(generations),
         stuck=sum(g["state"] not in FINAL_STATES for g in generations),
         lost=lost, duplicates=duplicates,
         double_submits=sum(n - 1 for n in submits.values() if n > 1),
-        orphans=orphans, missing_files=missing,
+        orphans=len(orphan_names), orphan_names=orphan_names, missing_files=missing,
         states=Counter(f"{g['state']}{'/' + g['error_type'] if g['error_type'] else ''}" for g in generations),
     )
