@@ -131,6 +131,8 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
+# Error reports hide connection URLs too (they carry passwords).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "atelier.error_reports.SettingsFilter"
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
 try:
     _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),

@@ -73,3 +73,18 @@ def test_error_reports_mask_the_key(rf, settings):
     html, text = reporter.get_traceback_html(), reporter.get_traceback_text()
     assert "a view failed" in text and "FAL_KEY" in html  # the report is there, its value masked
     assert SENTINEL_KEY not in html and SENTINEL_KEY not in text
+
+
+def test_error_reports_hide_passwords_in_connection_urls(settings):
+    """A DEBUG page or an error mail lists the settings: URLs with passwords show as stars."""
+    from django.views.debug import get_default_exception_reporter_filter
+
+    settings.DATABASE_URL = "postgres://atelier:db-password-123@db.internal:5432/atelier"
+    settings.REDIS_URL = "redis://:redis-password-456@cache.internal:6379/0"
+    settings.RQ_QUEUES = {"default": {"URL": settings.REDIS_URL}}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://:redis-password-456@cache.internal:6379/1"}}
+    shown = repr(get_default_exception_reporter_filter().get_safe_settings())
+    assert "db-password-123" not in shown
+    assert "redis-password-456" not in shown
+    assert "FAL_KEY" in shown and "********" in shown
