@@ -27,6 +27,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
+from gallery import preview_process
 from gallery.assets import remove_stored
 from gallery.ingest import make_preview, place, render_preview, temp_dir
 from gallery.models import Asset, thumbnail_path
@@ -35,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 # A maker that claimed a thumbnail holds it this long; if it dies, another makes it.
 CLAIM_LEASE = timedelta(minutes=2)
-# Added to the thumbnail processes' niceness (Unix priority; 19 is the lowest).
-PREVIEW_NICENESS = 10
 _CLAIM_FIELDS = ("id", "kind", "file", "created_at", "thumbnail_due_at")
 
 
@@ -194,6 +193,6 @@ class PreviewMaker:
 
 def _spawn_pool(processes: int) -> ProcessPoolExecutor:
     # spawn, not fork: forking a process that runs threads can copy a held lock into the child.
-    # At a lower priority: saving outputs and answering people come first, thumbnails can wait.
     return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=os.nice, initargs=(PREVIEW_NICENESS,))
+                               initializer=preview_process.started, initargs=(os.getpid(),))
+
