@@ -65,7 +65,7 @@ class _Watched:
 
 class Tracker:
     def __init__(self, *, concurrency: int = CONCURRENCY, collect_threads: int = COLLECT_THREADS,
-                 tick: float = 0.05, claim_every: float = 0.2, preview_processes: int = 1) -> None:
+                 tick: float = 0.05, claim_every: float = 0.1, preview_processes: int = 1) -> None:
         self.concurrency = concurrency
         self.collect_threads = collect_threads
         self.tick = tick
@@ -100,6 +100,7 @@ class Tracker:
 
     async def watch(self, stop: threading.Event) -> None:
         """The loop itself; `run` sets up the threads it uses (tests may supply their own)."""
+        self._completed = asyncio.Event()  # a look saw a job finish: write (and collect) it now
         client = jobs.get_client()
         http = client.open_async(max_connections=self.concurrency)
         try:
@@ -132,7 +133,11 @@ class Tracker:
             if now - last_renew >= RENEW_EVERY:
                 last_renew = now
                 await self._renew()
-            await asyncio.sleep(self.tick)
+            try:
+                await asyncio.wait_for(self._completed.wait(), timeout=self.tick)
+            except asyncio.TimeoutError:
+                pass
+            self._completed.clear()
 
     async def _in_db(self, function, *args):
         def run():
@@ -207,6 +212,7 @@ class Tracker:
                         setattr(row, name, value)  # the next look compares with what was written
             if isinstance(status, fal.Completed):
                 self.watched.pop(generation_id, None)  # collected (or failed) after the flush
+                self._completed.set()
             else:
                 watched.looks += 1
                 self._schedule(watched, FIRST_LOOKS[watched.looks - 1] if watched.looks <= len(FIRST_LOOKS)
