@@ -201,26 +201,65 @@ class ServiceCpu:
         return {group: seconds / self.wall for group, seconds in self.seconds.items()}
 
 
+def role(process) -> str:
+    """Which part of a worker machine a process is: the RQ worker, the tracker, or its thumbnails."""
+    import psutil
+
+    try:
+        line = " ".join(process.cmdline())
+        if "manage.py rqworker" in line:
+            return "rqworker"
+        if "manage.py track" in line:
+            return "tracker"
+        for parent in process.parents():
+            parent_line = " ".join(parent.cmdline())
+            if "manage.py track" in parent_line:
+                return "thumbnails"  # the PreviewMaker's process (and multiprocessing's helper)
+            if "manage.py rqworker" in parent_line:
+                return "rqworker"  # its scheduler
+    except psutil.Error:
+        pass
+    return "other"
+
+
+def roles_cpu(group: _cgroups.WorkerCgroup) -> dict[int, tuple[str, float]]:
+    import psutil
+
+    found = {}
+    for pid in group.pids():
+        try:
+            process = psutil.Process(pid)
+            times = process.cpu_times()
+            found[pid] = (role(process), times.user + times.system)
+        except psutil.Error:
+            continue
+    return found
+
+
 class Meter:
-    """CPU of each worker's cgroup over a window (cores used, share of CFS periods throttled)."""
+    """CPU of each worker's cgroup over a window (cores used, share of CFS periods throttled,
+    and cores per part: rqworker, tracker, thumbnails)."""
 
     def __init__(self, groups: list[_cgroups.WorkerCgroup]) -> None:
         self.groups = groups
 
     def __enter__(self) -> Meter:
         self._from = time.monotonic()
-        self._start = [(group.cpu_seconds(), group.throttled()) for group in self.groups]
+        self._start = [(group.cpu_seconds(), group.throttled(), roles_cpu(group)) for group in self.groups]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.wall = time.monotonic() - self._from
         self.per_worker = []
-        for group, (cpu, (periods, throttled, held)) in zip(self.groups, self._start):
-            now_periods, now_throttled, now_held = group.throttled()
+        for group, (cpu, (periods, throttled, _), roles_from) in zip(self.groups, self._start):
+            now_periods, now_throttled, _ = group.throttled()
             ran = now_periods - periods
+            parts: collections.Counter = collections.Counter()
+            for pid, (name, used) in roles_cpu(group).items():
+                parts[name] += (used - roles_from[pid][1] if pid in roles_from else used) / self.wall
             self.per_worker.append({
                 "cores": (group.cpu_seconds() - cpu) / self.wall, "budget": group.cores,
-                "throttled": (now_throttled - throttled) / ran if ran else 0.0,
+                "throttled": (now_throttled - throttled) / ran if ran else 0.0, "parts": parts,
             })
 
 
@@ -345,10 +384,17 @@ def report(result: dict, args) -> None:
                 f"{phase} {worker[phase]['cores']:.2f}" + (f" (throttled {worker[phase]['throttled']:.0%})"
                                                            if worker[phase]["budget"] else "")
                 for phase in ("submit", "poll", "collect")) + f" of {budget}"
+            for phase in ("submit", "collect"):
+                parts = worker[phase]["parts"]
+                line += f"\n    {dict(submit='sending', collect='collecting')[phase]}, cores: " + ", ".join(
+                    f"{name} {parts[name]:.2f}" for name in ("rqworker", "tracker", "thumbnails", "other") if name in parts)
         print(line)
     services = ", ".join(f"{name} {cores:.2f}" for name, cores in sorted(result["services"].items()))
-    print(f"  while collecting: machine busy {result['machine']:.2f} of {os.cpu_count()} cores; "
-          f"shared services (cores): {services}", flush=True)
+    workers = sum(worker["collect"]["cores"] for worker in result["per_worker"] if "collect" in worker)
+    others = result["machine"] - workers - sum(result["services"].values())
+    print(f"  while collecting: machine busy {result['machine']:.2f} of {os.cpu_count()} cores = workers "
+          f"{workers:.2f} + shared services {sum(result['services'].values()):.2f} ({services}) + the rest of the "
+          f"machine (other sessions, kernel) {others:.2f}", flush=True)
 
 
 def main() -> None:
