@@ -25,7 +25,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py start
 
-## Production web server only (gunicorn); run `manage.py db_worker` and `manage.py track` beside it
+## Production web server only (gunicorn); run `manage.py db_worker` (or `rqworker`) and `manage.py track` beside it
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 4
 THREADS ?= 4

@@ -205,17 +205,28 @@ def claim_due(limit: int = 200) -> list[str]:
     return [str(generation.id) for generation in claim_due_rows(limit)]
 
 
-def claim_due_rows(limit: int = 200) -> list[Generation]:
-    """The due jobs themselves, claimed, with what a status check reads (saves a SELECT per check)."""
+def claim_due_rows(limit: int = 200, collect_limit: int | None = None) -> list[Generation]:
+    """The due jobs themselves, claimed, with what a status check reads (saves a SELECT per check).
+
+    At most `limit` jobs to look at (queued or running) and at most `collect_limit` (default:
+    `limit`) done jobs waiting for a collector: a tracker takes only as many of those as it has
+    free collectors, and leaves the rest to trackers that have.
+    """
     now = timezone.now()
+    collect_limit = limit if collect_limit is None else collect_limit
     due_rows = Generation.objects.filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
     if not due_rows.exists():  # a read first: SQLite's write lock only when there is work
         return []
+    watching = [State.QUEUED, State.RUNNING]
     with transaction.atomic():
         # PostgreSQL skips rows another tracker holds; SQLite's BEGIN IMMEDIATE serialises us.
         due = list(Generation.objects.select_for_update(skip_locked=True)
-                   .filter(state__in=Generation.TRACKED_STATES, next_check_at__lte=now)
-                   .order_by("next_check_at").only(*_CHECK_FIELDS)[:limit])
+                   .filter(state__in=watching, next_check_at__lte=now)
+                   .order_by("next_check_at").only(*_CHECK_FIELDS)[:limit]) if limit > 0 else []
+        if collect_limit > 0:
+            due += list(Generation.objects.select_for_update(skip_locked=True)
+                        .filter(state=State.COLLECTING, next_check_at__lte=now)
+                        .order_by("next_check_at").only(*_CHECK_FIELDS)[:collect_limit])
         if due:
             until = now + CLAIM_LEASE
             Generation.objects.filter(id__in=[generation.id for generation in due]).update(next_check_at=until)

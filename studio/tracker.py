@@ -9,9 +9,13 @@ every watched job are renewed together. Database work runs on one thread of its 
 
 Completed jobs are collected at once (fal keeps results only minutes) on their own threads,
 so polls never wait behind downloads; a lease held for the whole download (studio.leases)
-makes sure exactly one tracker collects each job. Their thumbnails follow in a worker process
-(gallery.previews), so "saved" never waits for the WebP encoder. Its recovery thread
-(studio.recovery) sends submissions whose worker died before sending them.
+makes sure exactly one tracker collects each job. A tracker keeps only as many completed jobs
+as its collectors can start soon (COLLECT_BACKLOG); the others go back to the database at once
+for any tracker with a free collector, so when many jobs finish together every tracker's
+collectors share them instead of one tracker queueing hundreds while the others idle. Their
+thumbnails follow in a worker process (gallery.previews), so "saved" never waits for the WebP
+encoder. Its recovery thread (studio.recovery) sends submissions whose worker died before
+sending them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ State = Generation.State
 # Downloads and saving run on their own threads, so status polls never queue behind them.
 # Collecting mostly waits (on the service, on SQLite's write lock), so more threads than cores.
 COLLECT_THREADS = 12
+# Completed jobs a tracker holds for its collectors, per collecting thread (running or next).
+COLLECT_BACKLOG = 2
 # Status requests in the air at once (and connections to the service): a look costs little CPU,
 # but on a busy machine each one waits tens of milliseconds for its answer.
 CONCURRENCY = 128
@@ -65,9 +71,13 @@ class _Watched:
 
 class Tracker:
     def __init__(self, *, concurrency: int = CONCURRENCY, collect_threads: int = COLLECT_THREADS,
-                 tick: float = 0.05, claim_every: float = 0.1, preview_processes: int = 1) -> None:
+                 tick: float = 0.05, claim_every: float = 0.1, preview_processes: int = 1,
+                 collect_backlog: int = COLLECT_BACKLOG) -> None:
         self.concurrency = concurrency
         self.collect_threads = collect_threads
+        self.max_collecting = max(1, collect_threads * collect_backlog)
+        self._collecting = 0  # collects handed to our threads and not finished yet
+        self._collecting_lock = threading.Lock()
         self.tick = tick
         self.claim_every = claim_every
         self.previews = PreviewMaker(processes=preview_processes) if preview_processes else None
@@ -151,7 +161,7 @@ class Tracker:
         if room <= 0:
             return
         try:
-            rows = await self._in_db(jobs.claim_due_rows, min(room, 500))
+            rows = await self._in_db(jobs.claim_due_rows, min(room, 500), self._collect_room())
         except Exception:
             logger.exception("Claiming due jobs failed; trying again")
             return
@@ -229,6 +239,7 @@ class Tracker:
     async def _flush(self) -> None:
         changes, self._changes = self._changes, {}
         failures, self._failures = self._failures, []
+        ours = self._share_what_we_cannot_collect(changes)
         try:
             collecting, gone = await self._in_db(_write, changes, failures)
         except Exception:
@@ -239,13 +250,40 @@ class Tracker:
             return
         for generation_id in gone:
             self.watched.pop(generation_id, None)
-        for generation_id in collecting:
+        for generation_id in collecting & ours:
             self._collect(generation_id, changes[generation_id]["next_check_at"])  # the lease we wrote
 
+    # --- Collecting -----------------------------------------------------------------------
+    def _collect_room(self) -> int:
+        with self._collecting_lock:
+            return max(0, self.max_collecting - self._collecting)
+
+    def _share_what_we_cannot_collect(self, changes: dict[str, dict]) -> set[str]:
+        """Keep the completed jobs our collectors can take soon; make the rest due now, for anyone.
+
+        Without this, the tracker that saw most of a burst of completions would queue them all
+        behind its own threads while other trackers' collectors idle. Returns the ids kept.
+        """
+        room = self._collect_room()
+        now = _now()
+        ours: set[str] = set()
+        for generation_id, change in changes.items():
+            if change.get("state") != State.COLLECTING:
+                continue
+            if len(ours) < room:
+                ours.add(generation_id)
+            else:
+                change["next_check_at"] = now  # any tracker's next claim takes it (ours too)
+        return ours
+
     def _collect(self, generation_id: str, lease) -> None:
+        with self._collecting_lock:
+            self._collecting += 1
+
         def run() -> None:
             try:
-                generation = (Generation.objects.select_related("user")  # the outputs' owner, in the same query
+                # With its owner: saving outputs and the cost record need it (one query fewer per job).
+                generation = (Generation.objects.select_related("user")
                               .filter(id=generation_id, state=State.COLLECTING).first())
                 if generation is None:
                     return
@@ -261,6 +299,8 @@ class Tracker:
             except Exception:
                 logger.exception("Collecting generation %s failed", generation_id)
             finally:
+                with self._collecting_lock:
+                    self._collecting -= 1
                 close_old_connections()
                 if self.previews is not None:
                     self.previews.nudge()

@@ -132,23 +132,26 @@ class Cluster:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
         return completed.stdout
 
-    def start(self, name: str, *args: str, program: tuple[str, ...] = ()) -> subprocess.Popen:
+    def start(self, name: str, *args: str, program: tuple[str, ...] = (), wrap: tuple[str, ...] = (),
+              env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start a child; `wrap` is a command prefix (e.g. one that joins a cgroup), `env` extra variables."""
         log = self.var_dir / f"{name}.log"
         self.logs[name] = log
         with open(log, "wb") as out:
-            process = subprocess.Popen([*(program or (sys.executable, str(REPO / "manage.py"))), *args], env=self.env,
-                                       cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen([*wrap, *(program or (sys.executable, str(REPO / "manage.py"))), *args],
+                                       env={**self.env, **(env or {})}, cwd=REPO, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
 
-    def start_worker(self, name: str, worker_class: str = "") -> subprocess.Popen:
+    def start_worker(self, name: str, worker_class: str = "", **options) -> subprocess.Popen:
         # As the deployment guide says; --with-scheduler runs the delayed retries (run_after).
         extra = ["--worker-class", worker_class] if worker_class else []
         return self.start(name, "rqworker", "default", "--job-class", "django_tasks_rq.Job", "--with-scheduler",
-                          *extra, "--name", f"{name}-{os.getpid()}-{secrets.token_hex(3)}")
+                          *extra, "--name", f"{name}-{os.getpid()}-{secrets.token_hex(3)}", **options)
 
-    def start_tracker(self, name: str) -> subprocess.Popen:
-        return self.start(name, "track")
+    def start_tracker(self, name: str, **options) -> subprocess.Popen:
+        return self.start(name, "track", **options)
 
     def start_web(self, name: str) -> str:
         port = free_port()

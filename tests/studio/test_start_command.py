@@ -37,6 +37,13 @@ def test_with_a_fal_key_no_simulator_is_started():
     assert _names(build_services()) == ["web server", "task worker", "job tracker"]
 
 
+@override_settings(FAL_USES_SIMULATOR=False, TASKS_BACKEND="rq")
+def test_with_rq_the_task_worker_is_an_rq_worker_that_also_runs_delayed_retries():
+    services = build_services(python="python")
+    assert _names(services) == ["web server", "task worker", "job tracker"]
+    assert services[1].argv[2:] == ["rqworker", "default", "--job-class", "django_tasks_rq.Job", "--with-scheduler"]
+
+
 @override_settings(FAL_USES_SIMULATOR=True, TASKS_BACKEND="immediate")
 def test_worker_only_for_the_database_backend():
     assert _names(build_services()) == ["web server", "job tracker", "fal simulator"]

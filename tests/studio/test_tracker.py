@@ -205,3 +205,60 @@ def test_owed_thumbnails_are_made_in_a_worker_process(member, media_root, upload
     with Image.open(lapsed.thumbnail.path) as thumbnail:
         assert thumbnail.format == "WEBP" and thumbnail.size == (512, 256)
     assert not held.thumbnail and held.thumbnail_due_at is not None
+
+
+class Held:
+    """An executor whose calls wait until the test runs them: collectors that are all busy."""
+
+    def __init__(self) -> None:
+        self.calls: list = []
+
+    def submit(self, function, *args, **kwargs) -> Future:
+        self.calls.append((function, args, kwargs))
+        return Future()
+
+    def run_all(self) -> None:
+        for function, args, kwargs in self.calls:
+            function(*args, **kwargs)
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+def results_fetched(fal_service) -> list[str]:
+    return [hit.path for hit in fal_service.log if hit.method == "GET" and "/requests/" in hit.path
+            and not hit.path.endswith("/status")]
+
+
+def test_jobs_a_busy_tracker_cannot_collect_soon_are_collected_by_another(quick_tracker, member, fal_service):
+    rows = submitted(member, 5, "burst [sim: queue=0, run=0.2]")
+    busy = quick_tracker()
+    busy.max_collecting = 2  # its collectors can take two jobs soon
+    busy._collectors = Held()
+    watch(busy, until=lambda: not Generation.objects.filter(state__in=[State.QUEUED, State.RUNNING]).exists())
+    # It saw all five finish and kept two; the other three are due at once, for any tracker.
+    assert len(busy._collectors.calls) == 2
+    now = jobs.timezone.now()
+    collecting = Generation.objects.filter(state=State.COLLECTING)
+    assert collecting.count() == 5 and collecting.filter(next_check_at__lte=now).count() == 3
+
+    # A second tracker with free collectors takes those three at once, not after a lease runs out.
+    watch(quick_tracker(), until=lambda: Generation.objects.filter(state=State.DONE).count() == 3, timeout=5)
+    assert Generation.objects.filter(state=State.DONE).count() == 3
+    busy._collectors.run_all()  # the busy tracker's collectors get to its two
+    for row in rows:
+        row.refresh_from_db()
+        assert row.state == State.DONE and row.assets.count() == 1
+    assert len(results_fetched(fal_service)) == 5  # each collected once
+
+
+def test_a_tracker_with_free_collectors_takes_no_more_done_jobs_than_it_can_start(quick_tracker, member):
+    submitted(member, 4, "shared pool [sim: queue=0, run=0]")
+    Generation.objects.update(state=State.COLLECTING, next_check_at=jobs.timezone.now())  # left for anyone
+    idle = quick_tracker()
+    idle.max_collecting = 3
+    idle._collectors = Held()
+    watch(idle, until=lambda: False, timeout=0.5)  # many claim passes
+    assert len(idle._collectors.calls) == 3
+    # The fourth stays due for another tracker instead of waiting behind this one's collectors.
+    assert Generation.objects.filter(state=State.COLLECTING, next_check_at__lte=jobs.timezone.now()).count() == 1

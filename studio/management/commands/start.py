@@ -1,7 +1,7 @@
 """`manage.py start`: everything `make run` needs, as child processes of one command.
 
-The web server and the job tracker always; the task worker when tasks go through the
-database; the fal simulator when no FAL_KEY is set. Ctrl-C or SIGTERM stops them all; if one of them dies,
+The web server and the job tracker always; a task worker for the configured queue (`db_worker`
+for the database, `rqworker` for RQ on Redis); the fal simulator when no FAL_KEY is set. Ctrl-C or SIGTERM stops them all; if one of them dies,
 the others are stopped too and the command exits non-zero, naming the one that died.
 """
 
@@ -55,6 +55,10 @@ def build_services(host: str = "127.0.0.1", port: int = 8000, python: str | None
     ]
     if settings.TASKS_BACKEND == "database":
         services.append(Service("task worker", [*manage, "db_worker", "--no-reload"]))
+    elif settings.TASKS_BACKEND == "rq":
+        # As docs/deployment.md runs it; --with-scheduler runs the delayed retries (run_after).
+        services.append(Service("task worker", [*manage, "rqworker", "default", "--job-class", "django_tasks_rq.Job",
+                                                "--with-scheduler"]))
     services.append(Service("job tracker", [*manage, "track"]))
     if settings.FAL_USES_SIMULATOR:
         simulator = urlsplit(settings.FAL_SIMULATOR_URL)
