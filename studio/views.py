@@ -14,11 +14,9 @@ from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from django_htmx.http import HttpResponseStopPolling
-
 from accounts.roles import can_generate
 from atelier.lookups import get_or_404
-from studio import catalogue, jobs
+from studio import cards, catalogue, jobs
 from gallery.ingest import IngestError
 from studio.creation import BudgetRefused, copy_generation, create_generation
 from studio.forms import AdministratorSetupForm
@@ -161,16 +159,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def job_card(request: HttpRequest, generation_id: str) -> HttpResponse:
     """The job card fragment. Reads the database only: workers talk to fal, never this view.
 
-    Every open job's card asks once a second, so it does the least it can: no outputs
-    query before there can be outputs (`Generation.outputs`). bench/load_job_cards.py
-    measures it.
+    Every open job's card asks once a second, so it does the least it can: an unchanged
+    card is a 304, a card already rendered is not rendered again (studio/cards.py), and
+    there is no outputs query before there can be outputs (`Generation.outputs`).
+    bench/load_job_cards.py measures it.
     """
-    generation = _get_generation_for_user(request, generation_id)
-    response = render(request, "studio/_job_card.html", {"job": generation})
-    if generation.is_final:
-        # 286 tells htmx to stop polling; the final card carries no hx-trigger.
-        return HttpResponseStopPolling(response.content)
-    return response
+    return cards.card_response(request, _get_generation_for_user(request, generation_id))
 
 
 @login_required

@@ -1,5 +1,6 @@
-// Studio page behaviour: filter the model picker, roll a seed, show custom-size inputs.
-// Everything works without this file; it only makes the forms quicker to use.
+// Studio page behaviour: filter the model picker, roll a seed, show custom-size inputs, tick
+// the elapsed time of jobs in flight. Everything works without this file; it only makes the
+// forms quicker to use and the job cards' times move between their refreshes.
 (function () {
   "use strict";
 
@@ -39,6 +40,46 @@
       });
     });
   }
+
+  // Job cards in flight: the elapsed time ticks here, not in the card's HTML, so an unchanged
+  // card is the same bytes every second and the server answers 304 (studio/cards.py). Times
+  // count on the server's clock: each card answer says what it is (X-Server-Time).
+  var serverClockOffset = null;  // the server's clock minus this browser's, in ms
+
+  function elapsedText(clock, seconds) {
+    function fill(format, values) {
+      return format.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+    }
+    function twoDigits(number) { return (number < 10 ? "0" : "") + number; }
+    if (seconds < 60) {
+      var amount = seconds.toFixed(seconds < 10 ? 1 : 0).replace(".", clock.getAttribute("data-decimal") || ".");
+      return fill(clock.getAttribute("data-seconds"), { seconds: amount });
+    }
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) {
+      return fill(clock.getAttribute("data-minutes"), { minutes: minutes, seconds: twoDigits(Math.floor(seconds) % 60) });
+    }
+    return fill(clock.getAttribute("data-hours"), { hours: Math.floor(minutes / 60), minutes: twoDigits(minutes % 60) });
+  }
+
+  function tickJobClocks() {
+    if (serverClockOffset === null) { return; }  // until then the server's own text stands
+    var now = Date.now() + serverClockOffset;
+    document.querySelectorAll("[data-elapsed-since]").forEach(function (clock) {
+      var seconds = Math.max(0, (now - Number(clock.getAttribute("data-elapsed-since"))) / 1000);
+      var text = elapsedText(clock, seconds);
+      if (clock.textContent !== text) { clock.textContent = text; }
+    });
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var serverTime = xhr && Number(xhr.getResponseHeader("X-Server-Time"));
+    if (serverTime) { serverClockOffset = serverTime - Date.now(); }
+  });
+  // A card swapped in (fresh or the browser's cached copy) shows the right time before it is painted.
+  document.addEventListener("htmx:afterSwap", tickJobClocks);
+  window.setInterval(tickJobClocks, 200);
 
   document.addEventListener("input", function (event) {
     if (event.target.matches("[data-filter-models]")) { filterModels(event.target); }

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django import template
 from django.utils import formats, timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,6 +43,22 @@ def elapsed(generation: Generation) -> str:
     """Time since the job started, or its total time once it is over."""
     duration = generation.total_duration or (timezone.now() - generation.created_at)
     return seconds_text(duration)
+
+
+@register.simple_tag
+def ticking_clock(generation: Generation) -> str:
+    """Attributes that let the browser tick a job's elapsed time (static/js/studio.js).
+
+    The card's bytes then stay the same from one second to the next, so an unchanged card
+    can be answered 304 (studio/cards.py). The texts are `seconds_text`'s, in the reader's
+    language; none once the job is over, when its total time stands still.
+    """
+    if generation.is_final:
+        return ""
+    return format_html(
+        ' data-elapsed-since="{}" data-seconds="{}" data-minutes="{}" data-hours="{}" data-decimal="{}"',
+        int(generation.created_at.timestamp() * 1000), _("%(seconds)s s"), _("%(minutes)s min %(seconds)s s"),
+        _("%(hours)s h %(minutes)s min"), formats.get_format("DECIMAL_SEPARATOR"))
 
 
 @register.filter
