@@ -84,7 +84,7 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         wait_until_final(args.jobs, timeout=600)
         cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
         tracker_used, sim_used = tracker_cpu() - tracker_before, sim_cpu() - sim_before
-        thumbnails_at = wait_for_thumbnails(timeout=120)
+        thumbnails_at = wait_for_thumbnails(timeout=120) if args.thumbnail_processes != 0 else time.time()
         # The thumbnail worker process, after it made every thumbnail.
         helper_cpu = children_cpu(child.pid) if args.tracker_process else children_cpu()
         if args.tracker_process:
@@ -129,6 +129,8 @@ def main() -> None:
                         help="run the tracker as `manage.py track` in its own process, as deployed")
     parser.add_argument("--collect-threads", type=int, help="the tracker's collecting threads (default: its own)")
     parser.add_argument("--concurrency", type=int, help="the tracker's status requests at once (default: its own)")
+    parser.add_argument("--thumbnail-processes", type=int,
+                        help="with --tracker-process: the tracker's thumbnail processes (0: none, to see their cost)")
     parser.add_argument("--baseline-threads", type=int, default=32)
     parser.add_argument("--sequential", action="store_true", help="also run the baseline sequentially")
     parser.add_argument("--no-baseline", action="store_true")

@@ -88,6 +88,8 @@ def start_tracker(env: dict[str, str], log_path: str, args: argparse.Namespace) 
         command += ["--concurrency", str(args.concurrency)]
     if args.collect_threads:
         command += ["--collect-threads", str(args.collect_threads)]
+    if getattr(args, "thumbnail_processes", None) is not None:
+        command += ["--thumbnail-processes", str(args.thumbnail_processes)]
     log = open(log_path, "w")
     tracker = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
