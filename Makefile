@@ -27,7 +27,7 @@ run: install
 
 ## Production web server only (gunicorn); run `manage.py db_worker` (or `rqworker`) and `manage.py track` beside it
 BIND ?= 127.0.0.1:8000
-WORKERS ?= 4
+WORKERS ?= 2
 THREADS ?= 4
 serve: install
 	$(PY) manage.py migrate --noinput
