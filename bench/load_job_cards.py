@@ -76,6 +76,8 @@ class Figures:
     unchanged_cards: int = 0
     resent: int = 0
     loop_lag: list[float] = field(default_factory=list)
+    load_by_second: dict[int, float] = field(default_factory=dict)  # 1-minute load average
+    machine_busy_by_second: dict[int, float] = field(default_factory=dict)  # busy CPU seconds so far
 
     def error(self, kind: str, detail: str) -> None:
         self.errors[kind] += 1
@@ -309,12 +311,41 @@ async def browser(base: str, person: Person, figures: Figures, until: float, mea
             await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
 
 
-async def loop_lag_sampler(figures: Figures, until: float) -> None:
-    """How late this driver's own event loop wakes up: its share of the measured latency."""
+async def loop_lag_sampler(figures: Figures, until: float, started_at: float) -> None:
+    """How late this driver's own event loop wakes up: its share of the measured latency.
+    Also the machine's load, to tell slow stretches caused by other programs apart."""
     while time.monotonic() < until:
         started = time.perf_counter()
         await asyncio.sleep(0.1)
         figures.loop_lag.append(time.perf_counter() - started - 0.1)
+        second = int(time.monotonic() - started_at)
+        if second not in figures.load_by_second:
+            figures.load_by_second[second] = os.getloadavg()[0]
+            figures.machine_busy_by_second[second] = machine_busy_seconds()
+
+
+def machine_busy_seconds() -> float:
+    """Busy CPU seconds of the whole machine since boot, from /proc/stat (Linux)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def by_minute(figures: Figures, measured_from: float, wall: float) -> list[tuple[str, str]]:
+    """Card latency per minute of the measured window, beside the machine's load and busy cores."""
+    rows = []
+    first = int(measured_from)
+    for start in range(first, first + int(wall), 60):
+        values = [v for second in range(start, start + 60) for v in figures.card_by_second.get(second, [])]
+        seconds = [second for second in range(start, start + 60) if second in figures.machine_busy_by_second]
+        if not values or len(seconds) < 2:
+            continue
+        busy = figures.machine_busy_by_second
+        cores = (busy[seconds[-1]] - busy[seconds[0]]) / (seconds[-1] - seconds[0])
+        rows.append((f"  minute {(start - first) // 60 + 1}",
+                     f"p50 {pct(values, 50) * 1000:6.1f} ms  p99 {pct(values, 99) * 1000:7.1f} ms  "
+                     f"load {figures.load_by_second[seconds[-1]]:5.2f}  machine busy {cores:.2f} of {os.cpu_count()} cores"))
+    return rows
 
 
 async def drive(args: argparse.Namespace, people: list[Person],
@@ -328,7 +359,7 @@ async def drive(args: argparse.Namespace, people: list[Person],
     until = started_at + args.warmup + args.seconds
     tasks = [generator(base, people[g % len(people)], figures, until, measuring) for g in range(args.generators)]
     tasks += [browser(base, people[b % len(people)], figures, until, measuring, started_at) for b in range(args.browsers)]
-    tasks.append(loop_lag_sampler(figures, until))
+    tasks.append(loop_lag_sampler(figures, until, started_at))
 
     async def start_measuring() -> None:
         await asyncio.sleep(args.warmup)
@@ -487,10 +518,17 @@ def main() -> None:
         ("detection: completed_at - submitted_at - (queue+run)", dist(jobs["detect"])),
         ("collect: completed_at -> finished_at", dist(jobs["collect"])),
         ("driver event-loop lag (included above)", dist(figures.loop_lag)),
+        ("card polls by minute (the machine may be shared)", ""),
+        *by_minute(figures, args.warmup, wall),
         ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f} (1 min), "
                                         f"{load_after[2]:.2f} (15 min), {os.cpu_count()} cores"),
     ]
     rows += [(f"CPU: {name}", f"{seconds:7.1f} s = {seconds / wall:.2f} cores") for name, seconds in cpu.items()]
+    busy = [value for second, value in sorted(figures.machine_busy_by_second.items())
+            if args.warmup <= second <= args.warmup + wall]
+    if len(busy) > 1:
+        rows.append(("  whole machine busy (all programs)", f"{(busy[-1] - busy[0]) / (len(busy) - 1):.2f} cores, "
+                     f"this benchmark's processes {sum(cpu.values()) / wall:.2f}"))
     requests = len(figures.card) + len(figures.post)
     if requests:
         rows.append(("  gunicorn CPU per request", f"{cpu['gunicorn'] / requests * 1000:.1f} ms"))
