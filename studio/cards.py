@@ -1,7 +1,8 @@
 """The job card a browser polls once a second: cheap to answer when nothing has changed.
 
-Every open job's card asks once a second (bench/load_job_cards.py drives 200 browsers), and
-most answers are a card the browser already has, or one another tab was just sent. So:
+Every open job's card asks once a second (bench/load_job_cards.py drives 200 browsers). Often
+the answer is a card the browser already has (a job waiting in the queue, a run without new
+log lines), or one another tab of the same person was just sent. So:
 
 - The card's ETag is a digest of what the card shows: the job's row (without the tracker's
   bookkeeping), its outputs and the reader's language. It is computed from the database row
