@@ -12,6 +12,7 @@ never sees. Both sides of a comparison use this the same way.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import ssl
@@ -90,3 +91,24 @@ class SimulatorProcess:
             self._process.join(timeout=30)
             if self._process.is_alive():
                 self._process.kill()
+
+
+@contextlib.contextmanager
+def zero_time_simulator(*, in_process: bool, tls_dir: str | None):
+    """A simulator with queue 0 s and run 0 s: yields (simulator, CA path for HTTPS or None).
+
+    In a process of its own unless `in_process`; HTTPS with a fresh CA in `tls_dir` if given.
+    """
+    if not in_process:
+        with SimulatorProcess(queue_seconds=0, run_seconds=0, tls_dir=tls_dir) as sim:
+            yield sim, sim.ca_path
+        return
+    from _common import tls_context
+
+    from fal.simulator import Simulator, SimulatorConfig
+
+    context = ca_path = None
+    if tls_dir:
+        context, ca_path = tls_context(tls_dir)
+    with Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context)) as sim:
+        yield sim, ca_path

@@ -24,11 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MODEL_ID, completed_walls, dist_ms, machine_busy, print_table, process_cpu, process_tree_cpu, status_polls, temp_dir,
-    tls_context,
 )
-from _simulator_process import SimulatorProcess  # noqa: E402
+from _simulator_process import zero_time_simulator  # noqa: E402
 
-from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 
 def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdir: str,
@@ -41,14 +39,7 @@ def run_baseline(jobs: int, image_size: str, thread_counts: list[int], *, workdi
     """
     tls_dir = os.path.join(workdir, "baseline-tls")
     os.mkdir(tls_dir)
-    if simulator_in_process:
-        context, ca_path = tls_context(tls_dir)
-        simulator = Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context))
-    else:
-        simulator = SimulatorProcess(queue_seconds=0, run_seconds=0, tls_dir=tls_dir)
-    with simulator as sim:
-        if not simulator_in_process:
-            ca_path = sim.ca_path
+    with zero_time_simulator(in_process=simulator_in_process, tls_dir=tls_dir) as (sim, ca_path):
         sim_cpu = (lambda: process_tree_cpu(sim.pid)) if not simulator_in_process else (lambda: 0.0)
         port = sim.base_url.rsplit(":", 1)[1]
         os.environ.update({"FAL_QUEUE_RUN_HOST": f"127.0.0.1:{port}", "FAL_KEY": "x", "SSL_CERT_FILE": ca_path})

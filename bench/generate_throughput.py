@@ -26,22 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
     children_cpu, completed_walls, process_cpu, process_tree_cpu, setup_django, status_polls, submit_all, temp_dir,
-    tls_context, wait_for_thumbnails, wait_until_final,
+    wait_for_thumbnails, wait_until_final,
 )
-from _simulator_process import SimulatorProcess  # noqa: E402
+from _simulator_process import zero_time_simulator  # noqa: E402
 
-from fal.simulator import Simulator, SimulatorConfig  # noqa: E402
-
-
-def start_simulator(args: argparse.Namespace, tls_dir: str | None):
-    """Queue 0 s, run 0 s; in a process of its own unless --simulator-in-process; HTTPS with tls_dir."""
-    if args.simulator_in_process:
-        context = None
-        if tls_dir:
-            context, ca_path = tls_context(tls_dir)
-            os.environ["SSL_CERT_FILE"] = ca_path
-        return Simulator(SimulatorConfig(queue_seconds=0, run_seconds=0, ssl_context=context))
-    return SimulatorProcess(queue_seconds=0, run_seconds=0, tls_dir=tls_dir)
 
 
 def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None = None) -> dict:
@@ -49,10 +37,9 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
     if args.atelier_tls:
         tls_dir = os.path.join(workdir, "atelier-tls")
         os.mkdir(tls_dir)
-    with start_simulator(args, tls_dir) as sim:
-        if getattr(sim, "ca_path", None):
-            os.environ["SSL_CERT_FILE"] = sim.ca_path
-        context = bool(tls_dir)
+    with zero_time_simulator(in_process=args.simulator_in_process, tls_dir=tls_dir) as (sim, ca_path):
+        if ca_path:
+            os.environ["SSL_CERT_FILE"] = ca_path
         sim_cpu = (lambda: process_tree_cpu(sim.pid)) if hasattr(sim, "pid") else (lambda: 0.0)
         env = setup_django(os.path.join(workdir, "var"), sim.base_url, database_url)
         from django.db import connections
@@ -69,7 +56,7 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             import psutil
             from tracking_load import start_tracker
 
-            child = start_tracker({**env, **({"SSL_CERT_FILE": os.environ["SSL_CERT_FILE"]} if context else {})},
+            child = start_tracker({**env, **({"SSL_CERT_FILE": ca_path} if ca_path else {})},
                                   os.path.join(workdir, "tracker.log"), args)
             tracker_cpu = lambda: sum(psutil.Process(child.pid).cpu_times()[:2])  # noqa: E731
         else:
