@@ -27,7 +27,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from gallery import preview_process
+from gallery import preview_process, scratch
 from gallery.assets import remove_stored
 from gallery.ingest import make_preview, place, render_preview, temp_dir
 from gallery.models import Asset, thumbnail_path
@@ -73,14 +73,18 @@ def record(asset: Asset, made: Path | None) -> None:
     if made is None:
         Asset.objects.filter(id=asset.id).update(thumbnail_due_at=None)
         return
+    name = thumbnail_path(asset, "thumb.webp")
+    # Should this process die before the row names the file, the note lets a sweeper remove it.
+    note = scratch.note_placing([name])
     try:
-        name = place(made, thumbnail_path(asset, "thumb.webp"))
+        name = place(made, name)
     finally:
         made.unlink(missing_ok=True)
     updated = Asset.objects.filter(id=asset.id, thumbnail_due_at__isnull=False).update(
         thumbnail=name, thumbnail_due_at=None)
     if not updated and not Asset.objects.filter(id=asset.id).exists():
         remove_stored([name])  # deleted while we worked: leave nothing behind
+    note.unlink(missing_ok=True)
 
 
 def give_up(asset: Asset, error: BaseException) -> None:
