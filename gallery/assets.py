@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from django.core.files.storage import default_storage
@@ -18,12 +19,13 @@ logger = logging.getLogger(__name__)
 
 def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, position: int = 0,
                 nsfw: bool = False, original_name: str = "", visibility: str | None = None,
-                thumbnail_later: bool = False) -> Asset:
+                thumbnail_later: bool = False, then: Callable[[], object] | None = None) -> Asset:
     """Move the file into storage and record it. Consumes `verified.path`.
 
     Outputs see who their generation does; other files default to the team. With
     `thumbnail_later`, the thumbnail (or video poster) is only owed, and gallery.previews
-    makes it: the file counts as saved without waiting for the encoder.
+    makes it: the file counts as saved without waiting for the encoder. `then` runs in the
+    transaction that records the asset (not when another collector recorded it first).
     """
     if visibility is None:
         visibility = generation.visibility if generation is not None else Visibility.TEAM
@@ -55,6 +57,8 @@ def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, 
             stored.append(asset.thumbnail.name)
         with transaction.atomic():  # callers hold no transaction: this commits the row
             asset.save(force_insert=True)
+            if then is not None:
+                then()
         _forget(note)
         return asset
     except IntegrityError:

@@ -20,6 +20,9 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from PIL import ExifTags, Image, ImageOps
 
 THUMBNAIL_BOX = (512, 512)
+# libwebp's effort (0-6). Measured on 512-px thumbnails: method 2 costs 8-26 ms where the default 4
+# costs 28-47 ms, for files 3-4 % larger; a thumbnail is made for every output, so CPU wins.
+WEBP_THUMBNAIL_OPTIONS = {"quality": 80, "method": 2}
 # Pillow refuses images above this many pixels (decompression bombs).
 MAX_IMAGE_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -166,7 +169,7 @@ def make_thumbnail(path: Path, directory: Path | None = None) -> Path:
         handle = tempfile.NamedTemporaryFile(dir=directory or temp_dir(), prefix="th-", suffix=".webp", delete=False)
         try:
             with handle:
-                image.save(handle, "WEBP", quality=80, method=4)
+                image.save(handle, "WEBP", **WEBP_THUMBNAIL_OPTIONS)
         except BaseException:  # a full disk, say: no half-written thumbnail stays behind
             Path(handle.name).unlink(missing_ok=True)
             raise

@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from gallery.ingest import THUMBNAIL_BOX, storage_problem, temp_dir
+from gallery.ingest import THUMBNAIL_BOX, WEBP_THUMBNAIL_OPTIONS, storage_problem, temp_dir
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _save_webp(image: Image.Image, source: Path, directory: Path | None) -> Path
     handle = tempfile.NamedTemporaryFile(dir=directory or temp_dir(), prefix="po-", suffix=".webp", delete=False)
     try:
         with handle:
-            image.save(handle, "WEBP", quality=80, method=4)
+            image.save(handle, "WEBP", **WEBP_THUMBNAIL_OPTIONS)
     except OSError as error:
         Path(handle.name).unlink(missing_ok=True)
         if storage_problem(error):

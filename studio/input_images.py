@@ -27,7 +27,7 @@ def resolve_inputs(generation: Generation) -> dict[str, Any]:
     """The arguments to send, with every "asset:<id>" replaced by the asset's data URI."""
     # Most jobs (text-to-image) have no input image: no query for them.
     assets = ({str(asset.id): asset for asset in generation.input_assets.all()}
-              if _has_reference(generation.arguments) else {})
+              if has_input_images(generation.arguments) else {})
 
     def resolve(value: Any) -> Any:
         if isinstance(value, str) and value.startswith(ASSET_PREFIX):
@@ -42,13 +42,14 @@ def resolve_inputs(generation: Generation) -> dict[str, Any]:
     return {name: resolve(value) for name, value in generation.arguments.items()}
 
 
-def _has_reference(value: Any) -> bool:
+def has_input_images(value: Any) -> bool:
+    """Whether these arguments name any gallery item ("asset:<id>") to send."""
     if isinstance(value, str):
         return value.startswith(ASSET_PREFIX)
     if isinstance(value, dict):
-        return any(_has_reference(item) for item in value.values())
+        return any(has_input_images(item) for item in value.values())
     if isinstance(value, list):
-        return any(_has_reference(item) for item in value)
+        return any(has_input_images(item) for item in value)
     return False
 
 

@@ -25,7 +25,7 @@ import fal
 from gallery.assets import store_asset
 from gallery.ingest import IngestError, receive, storage_problem, verify
 from gallery.models import Asset
-from studio.input_images import MissingInputImage, resolve_inputs
+from studio.input_images import MissingInputImage, has_input_images, resolve_inputs
 from studio.models import Generation
 from studio.upstream import get_client
 from usage.costs import record_outcome
@@ -60,15 +60,16 @@ SUBMIT_PREPARE_LEASE = timedelta(seconds=15)
 
 def submit(generation_id: str) -> None:
     now = timezone.now()
-    lease = now + SUBMIT_PREPARE_LEASE
-    # Claim the submission: two workers holding the same task must not send (and bill) it twice.
-    claimed = (Generation.objects.filter(id=generation_id, state=State.SUBMITTING, request_id="",
-                                         submit_sent_at__isnull=True)
-               .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now))
-               .update(next_check_at=lease))
-    if not claimed:
+    generation = _unsent(Generation.objects.filter(id=generation_id), now).first()
+    if generation is None:
         return
-    generation = Generation.objects.get(id=generation_id)
+    lease = None
+    if has_input_images(generation.arguments):
+        # Reading input images takes a while: claim the submission first, so two workers holding
+        # the same task do not both prepare it. Jobs without any are claimed as they are sent.
+        lease = now + SUBMIT_PREPARE_LEASE
+        if not _unsent(Generation.objects.filter(id=generation_id), now).update(next_check_at=lease):
+            return
     try:
         arguments = resolve_inputs(generation)
     except MissingInputImage as error:
@@ -82,7 +83,7 @@ def submit(generation_id: str) -> None:
         return
     webhook = webhook_url(generation)
     if not _mark_sent(generation, lease, webhook is not None):
-        return  # our claim lapsed and another worker took the job over, or it was cancelled
+        return  # another worker sent it, our claim lapsed and another took it over, or it was cancelled
     client = get_client()
     try:
         handle = client.submit(generation.model_id, arguments, webhook_url=webhook)
@@ -95,12 +96,23 @@ def submit(generation_id: str) -> None:
     record_request_id(generation, handle.request_id, handle.queue_position)
 
 
+def _unsent(rows, now):
+    """The rows still waiting to be sent that no worker holds a claim on."""
+    return (rows.filter(state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True)
+            .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now)))
+
+
 def _mark_sent(generation: Generation, lease, webhook: bool) -> bool:
-    """Record that the submit is leaving, if our claim still holds. From here it is never resent."""
+    """Record that the submit is leaving, if it is still ours to send. From here it is never resent.
+
+    With `lease`, ours means our claim still holds; without, that nobody claimed or sent it yet
+    (this write is then the claim: two workers holding the same task cannot both send it).
+    """
     now = timezone.now()
-    marked = Generation.objects.filter(
-        id=generation.id, state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True, next_check_at=lease,
-    ).update(submit_sent_at=now, webhook_registered=webhook, next_check_at=now + submit_answer_lease())
+    rows = Generation.objects.filter(id=generation.id)
+    rows = (rows.filter(state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True, next_check_at=lease)
+            if lease else _unsent(rows, now))
+    marked = rows.update(submit_sent_at=now, webhook_registered=webhook, next_check_at=now + submit_answer_lease())
     if marked:
         generation.submit_sent_at, generation.webhook_registered = now, webhook
     return bool(marked)
@@ -362,6 +374,7 @@ def collect(generation: Generation) -> None:
     """Fetch the result, then every file in it. Safe to run again: saved outputs are skipped."""
     client = get_client()
     try:
+        saved: set[int] = set()  # nothing can be saved before the result is stored
         if generation.result is None:
             result = _storable(client.result(client.handle_for(generation.model_id, generation.request_id)))
             generation.result = result
@@ -369,6 +382,8 @@ def collect(generation: Generation) -> None:
             generation.inference_seconds = _inference(result) or generation.inference_seconds
             # The result JSON is kept before any file is fetched.
             generation.save(update_fields=["result", "seed", "inference_seconds"])
+        else:
+            saved = set(generation.assets.filter(source=Asset.Source.OUTPUT).values_list("position", flat=True))
         media = fal.extract_media(generation.result)
         if not media:
             _fail(generation, error_type="no_output", message="The service finished but sent back no files.",
@@ -376,11 +391,16 @@ def collect(generation: Generation) -> None:
             return
         nsfw_flags = generation.result.get("has_nsfw_concepts")
         nsfw_flags = nsfw_flags if isinstance(nsfw_flags, list) else []
-        saved = set(generation.assets.filter(source=Asset.Source.OUTPUT).values_list("position", flat=True))
-        for position, item in enumerate(media):
-            if position not in saved:
-                nsfw = bool(nsfw_flags[position]) if position < len(nsfw_flags) else False
-                _save_output(client, generation, position, item, nsfw)
+        missing = [position for position in range(len(media)) if position not in saved]
+        finished = []
+
+        def finish() -> None:  # with the last output, in its transaction: one commit fewer
+            finished.append(_mark_done(generation, outputs=len(media)))
+
+        for position in missing:
+            nsfw = bool(nsfw_flags[position]) if position < len(nsfw_flags) else False
+            _save_output(client, generation, position, media[position], nsfw,
+                         then=finish if position == missing[-1] else None)
     except fal.FalError as error:
         if isinstance(error, fal.NotFoundError):
             _fail(generation, error_type="expired", from_states=[State.COLLECTING],
@@ -402,14 +422,22 @@ def collect(generation: Generation) -> None:
             raise
         _storage_failed(generation, error)
         return
-    with transaction.atomic():  # one commit: done, with its outputs and cost counted
-        finished = Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
-            state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
-        if finished:
-            record_outcome(generation, outputs=len(media))  # outputs and any cost the service reported
+    if not finished:  # every output was saved before (a resumed collect), or by another collector
+        with transaction.atomic():
+            _mark_done(generation, outputs=len(media))
 
 
-def _save_output(client: fal.FalClient, generation: Generation, position: int, item: fal.MediaFile, nsfw: bool) -> None:
+def _mark_done(generation: Generation, outputs: int) -> bool:
+    """Done, with its outputs and any cost the service reported counted; call inside a transaction."""
+    finished = Generation.objects.filter(id=generation.id, state=State.COLLECTING).update(
+        state=State.DONE, finished_at=timezone.now(), next_check_at=None, waiting_reason="", check_failures=0)
+    if finished:
+        record_outcome(generation, outputs=outputs)
+    return bool(finished)
+
+
+def _save_output(client: fal.FalClient, generation: Generation, position: int, item: fal.MediaFile, nsfw: bool,
+                 then=None) -> None:
     for attempt in range(1, MAX_DOWNLOAD_ATTEMPTS + 1):
         try:
             with client.download(item.url) as download:
@@ -426,7 +454,8 @@ def _save_output(client: fal.FalClient, generation: Generation, position: int, i
         raise IngestError(MISLABELLED_OUTPUT[item.kind])
     store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
                 position=position, nsfw=nsfw, original_name=_safe_name(item.file_name),
-                thumbnail_later=True)  # saved now; the tracker's PreviewMaker makes the thumbnail
+                thumbnail_later=True,  # saved now; the tracker's PreviewMaker makes the thumbnail
+                then=then)
 
 
 def _reschedule(generation: Generation, error: fal.FalError) -> None:

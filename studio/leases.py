@@ -31,10 +31,18 @@ class LeaseKeeper:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def take(self, generation: Generation) -> bool:
-        """Renew our claim on a collecting job; False when it is no longer ours to collect."""
+    def take(self, generation: Generation, current: datetime | None = None) -> bool:
+        """Renew our claim on a collecting job; False when it is no longer ours to collect.
+
+        `current` is the lease as just read from the row: when it is still our token with most
+        of its time left, the job is ours without a write (nobody takes a lease over before it
+        runs out), and the renewing thread extends it in time.
+        """
         token = generation.next_check_at
-        renewed = self._renew(str(generation.id), token)
+        if token is not None and current == token and token - timezone.now() > self._lease / 2:
+            renewed = token
+        else:
+            renewed = self._renew(str(generation.id), token)
         if renewed is None:
             return False
         generation.next_check_at = renewed

@@ -289,8 +289,8 @@ class Tracker:
                     return
                 # Still ours after waiting for a free thread (our lease is the token)? Then keep
                 # it ours until it is saved; a tracker that took it over meanwhile collects it.
-                generation.next_check_at = lease
-                if not self._leases.take(generation):
+                current, generation.next_check_at = generation.next_check_at, lease
+                if not self._leases.take(generation, current):
                     return
                 try:
                     jobs.collect(generation)

@@ -65,3 +65,19 @@ def test_the_lease_is_renewed_while_collecting_and_lapses_when_the_tracker_is_go
     keeper.stop()  # the tracker dies: nobody renews
     time.sleep(0.8)
     assert jobs.claim_due() == [str(generation.id)]
+
+
+def test_a_collector_that_reads_another_trackers_lease_leaves_the_job_to_it(fal_service, member):
+    generation = completed_job(member, fal_service)
+    waiting = []
+    [claimed] = jobs.claim_due_rows()
+    jobs.check(str(generation.id), claimed=claimed, collect_with=waiting.append)
+    mine = waiting[0]
+    Generation.objects.filter(id=generation.id).update(next_check_at=timezone.now())
+    [theirs] = jobs.claim_due_rows()  # another tracker took it over while ours stalled
+    current = Generation.objects.get(id=generation.id).next_check_at  # what each collector reads
+    keeper = LeaseKeeper()
+    assert keeper.take(mine, current) is False
+    assert keeper.take(theirs, current) is True
+    keeper.release(theirs)
+    keeper.stop()
