@@ -10,13 +10,17 @@ does the same jobs, and the ratio of wall times is printed.
     python bench/generate_throughput.py                      # 200 jobs, square (512x512)
     python bench/generate_throughput.py --atelier-tls        # Atelier over HTTPS too, like the baseline
     python bench/generate_throughput.py --jobs 50 --no-baseline     # quick look
+    python bench/generate_throughput.py --tracker-process --task-workers 1   # as `make run` runs it
+    python bench/generate_throughput.py --rounds 5 ...       # 5 runs, each in a fresh process: medians
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import statistics
 import sys
 import threading
 import time
@@ -25,11 +29,30 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
-    children_cpu, completed_walls, process_cpu, process_tree_cpu, setup_django, status_polls, submit_all, temp_dir,
+    children_cpu, completed_walls, summary, process_cpu, process_tree_cpu, setup_django, status_polls, submit_all, temp_dir,
     wait_for_thumbnails, wait_until_final,
 )
 from _simulator_process import zero_time_simulator  # noqa: E402
 
+
+
+def start_task_workers(env: dict[str, str], workdir: str, count: int) -> list:
+    """`count` task workers (`manage.py db_worker`), as deployed, started and idle."""
+    import subprocess
+
+    from tracking_load import REPO
+
+    workers = []
+    for index in range(count):
+        log = open(os.path.join(workdir, f"worker-{index}.log"), "w")
+        workers.append(subprocess.Popen([sys.executable, str(REPO / "manage.py"), "db_worker", "--no-reload",
+                                         "--no-startup-delay", "--skip-checks"],
+                                        cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
+    time.sleep(3)  # imported and polling (an idle worker looks for tasks every second)
+    for worker in workers:
+        if worker.poll() is not None:
+            raise SystemExit(f"a task worker did not start (see {workdir}/worker-*.log)")
+    return workers
 
 
 def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None = None) -> dict:
@@ -65,15 +88,29 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             tracker_cpu = lambda: 0.0  # noqa: E731 - counted in this process
         tracker_before, sim_before = tracker_cpu(), sim_cpu()
         cpu_before, busy_before = process_cpu(), machine_busy()
+        workers = start_task_workers(env, workdir, args.task_workers) if args.task_workers else []
+        worker_cpu = lambda: sum(process_tree_cpu(worker.pid) for worker in workers)  # noqa: E731
+        worker_before = worker_cpu()
         started = time.time()
-        submit_all(ids, args.submit_threads)
+        if workers:  # as the studio does: one task per job, sent by `manage.py db_worker`
+            from studio.tasks import submit_generation
+
+            for generation_id in ids:
+                submit_generation.enqueue(generation_id)
+        else:
+            submit_all(ids, args.submit_threads)
         submitted = time.time()
         wait_until_final(args.jobs, timeout=600)
         cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
         tracker_used, sim_used = tracker_cpu() - tracker_before, sim_cpu() - sim_before
+        worker_used = worker_cpu() - worker_before
+        for worker in workers:
+            worker.terminate()
         thumbnails_at = wait_for_thumbnails(timeout=120) if args.thumbnail_processes != 0 else time.time()
         # The thumbnail worker process, after it made every thumbnail.
         helper_cpu = children_cpu(child.pid) if args.tracker_process else children_cpu()
+        if not args.tracker_process and hasattr(sim, "pid"):
+            helper_cpu -= process_tree_cpu(sim.pid)  # the simulator is this process's child too
         if args.tracker_process:
             child.terminate()
             child.wait(timeout=60)
@@ -97,7 +134,8 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             "thumbnails": Asset.objects.exclude(thumbnail="").count(), "helper_cpu": helper_cpu,
             "tracker_cpu": tracker_used, "sim_cpu": sim_used,
             "cpu": cpu_used, "busy": busy,
-            "submit_wall": submitted - started,
+            "submit_wall": submitted - started, "worker_cpu": worker_used,
+            "sent_wall": max(row["submitted_at"].timestamp() for row in done) - started if done else 0.0,
             "done": len(done), "problems": problems,
             "assets": Asset.objects.filter(source=Asset.Source.OUTPUT).count(),
             "detect": detect, "save": save, "collect": collect,
@@ -107,11 +145,41 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
     return figures
 
 
+def run_rounds(args: argparse.Namespace) -> None:
+    import subprocess
+    import tempfile
+
+    argv = [arg for arg in sys.argv[1:] if not arg.startswith("--rounds")]
+    if "--rounds" in sys.argv:  # "--rounds N" as two words
+        index = sys.argv.index("--rounds")
+        argv = [arg for position, arg in enumerate(sys.argv[1:], 1) if position not in (index, index + 1)]
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            subprocess.run([sys.executable, __file__, *argv, "--json", out.name], check=True,
+                           stdout=subprocess.DEVNULL)
+            figures = json.load(open(out.name))
+        rounds.append(figures)
+        ratio = figures["wall"] / figures["baseline_wall"] if "baseline_wall" in figures else None
+        print(f"round {number}: Atelier {figures['wall']:.2f} s, saved p50 {figures['save_p50'] * 1000:.0f} ms / "
+              f"p95 {figures['save_p95'] * 1000:.0f} ms"
+              + (f"; fal-client {figures['baseline_wall']:.2f} s; ratio {ratio:.2f}" if ratio else ""), flush=True)
+    medians = {key: statistics.median(figures[key] for figures in rounds) for key in rounds[0]}
+    ratios = [figures["wall"] / figures["baseline_wall"] for figures in rounds if "baseline_wall" in figures]
+    print(f"median of {len(rounds)}: Atelier {medians['wall']:.2f} s, saved p50 {medians['save_p50'] * 1000:.0f} ms / "
+          f"p95 {medians['save_p95'] * 1000:.0f} ms"
+          + (f"; fal-client {medians['baseline_wall']:.2f} s; ratio {statistics.median(ratios):.2f} "
+             f"(rounds {min(ratios):.2f}-{max(ratios):.2f}; goal <= 1.2)" if ratios else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
     parser.add_argument("--submit-threads", type=int, default=8, help="threads calling jobs.submit, like 8 task workers")
+    parser.add_argument("--task-workers", type=int, default=0,
+                        help="send the jobs through the task queue with this many `manage.py db_worker` processes, "
+                             "as deployed, instead of calling jobs.submit on --submit-threads")
     parser.add_argument("--tracker-process", action="store_true",
                         help="run the tracker as `manage.py track` in its own process, as deployed")
     parser.add_argument("--collect-threads", type=int, help="the tracker's collecting threads (default: its own)")
@@ -127,7 +195,14 @@ def main() -> None:
     parser.add_argument("--simulator-in-process", action="store_true",
                         help="run each side's simulator in the bench process (sharing its GIL), as before "
                              "2026-11-26; by default it runs in a process of its own, like fal")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat the whole comparison this many times (each in a fresh process) and print "
+                             "every round and the medians: single runs vary by +-20 %% on a shared machine")
+    parser.add_argument("--json", help=argparse.SUPPRESS)  # one round's figures, for --rounds
     args = parser.parse_args()
+    if args.rounds > 1:
+        run_rounds(args)
+        return
 
     with temp_dir("atelier-bench-") as workdir, contextlib.ExitStack() as stack:
         database_url = stack.enter_context(ScratchPostgres(args.database_url)) if args.database_url else None
@@ -155,7 +230,10 @@ def main() -> None:
         *([("  simulator process CPU", f"{atelier['sim_cpu']:.2f} s")] if not args.simulator_in_process else []),
         ("  thumbnails made (worker process)", f"{atelier['thumbnails']}, the last {atelier['thumbnails_after']:.2f} s "
                                                f"after the last save; {atelier['helper_cpu']:.2f} s CPU"),
-        ("  of which submitting all", f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)"),
+        *([("  task workers' CPU", f"{atelier['worker_cpu']:.2f} s  ({args.task_workers} db_worker); the last job "
+                                   f"sent {atelier['sent_wall']:.2f} s after the first was queued")]
+          if args.task_workers else [("  of which submitting all",
+                                      f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)")]),
         ("  upstream completed -> assets saved", dist_ms(atelier["save"])),
         ("  upstream completed -> completed_at (detect)", dist_ms(atelier["detect"])),
         ("  completed_at -> finished_at (collect)", dist_ms(atelier["collect"])),
@@ -175,6 +253,11 @@ def main() -> None:
         rows.append((f"ratio Atelier / fal-client ({args.baseline_threads} threads)", f"{ratio:.2f}  (goal <= 1.2)"))
         if 1 in baseline:
             rows.append(("ratio Atelier / fal-client (sequential)", f"{atelier['wall'] / baseline[1]['wall']:.2f}"))
+    if args.json:
+        with open(args.json, "w") as handle:
+            save = summary(atelier["save"])
+            json.dump({"wall": atelier["wall"], "save_p50": save["p50"], "save_p95": save["p95"], "busy": atelier["busy"],
+                       **({"baseline_wall": baseline[args.baseline_threads]["wall"]} if baseline else {})}, handle)
     print_table(f"{args.jobs} jobs, {MODEL_ID}, image_size={args.image_size}, queue 0 s, run 0 s; "
                 f"Atelier over {scheme} with {database}, tracker {'process' if args.tracker_process else 'thread'} with "
                 f"{collect_threads} collecting threads; fal-client over https; simulator "

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import sys
 
-# Added to the thumbnail processes' niceness (Unix priority; 19 is the lowest).
-PREVIEW_NICENESS = 10
+# Added to the thumbnail processes' niceness (Unix priority; 19 is the lowest): thumbnails take
+# only CPU nobody else wants. In a burst they follow the saves (the gallery shows originals
+# meanwhile); at 10 they still took a tenth of a busy machine from saving and answering.
+PREVIEW_NICENESS = 19
 
 
 def started(parent_pid: int) -> None:
