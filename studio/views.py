@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import can_generate
-from atelier.lookups import get_or_404
+from atelier.lookups import public_uuid
+from atelier.rows import RowQuery
 from studio import cards, catalogue, jobs
 from gallery.ingest import IngestError
 from studio.creation import BudgetRefused, copy_generation, create_generation
@@ -198,9 +199,16 @@ def _card_or_redirect(request: HttpRequest, generation: Generation) -> HttpRespo
     return redirect("studio:job_list")
 
 
+# Read by every job-card poll, once a second per open card (atelier.rows says why).
+_OWN_JOB = RowQuery(Generation, "id", "user")
+
+
 def _get_generation_for_user(request: HttpRequest, generation_id: str) -> Generation:
     """The person's own job, or 404 (never a hint that someone else's exists)."""
-    return get_or_404(Generation.objects.filter(user=request.user), generation_id, "No such job.")
+    generation = _OWN_JOB.get(public_uuid(generation_id, "No such job."), request.user.pk)
+    if generation is None:
+        raise Http404("No such job.")
+    return generation
 
 
 
