@@ -13,11 +13,15 @@ def get_or_404(queryset: QuerySet, public_id: str, message: str = "Not found.") 
 
     A malformed id and a hidden row answer alike: 404, never a hint that something exists.
     """
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise Http404(message) from None
-    found = queryset.filter(id=key).first()
+    found = queryset.filter(id=public_uuid(public_id, message)).first()
     if found is None:
         raise Http404(message)
     return found
+
+
+def public_uuid(public_id: str, message: str = "Not found.") -> uuid.UUID:
+    """The UUID a public id names; 404 when it is malformed."""
+    try:
+        return uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404(message) from None

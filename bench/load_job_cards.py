@@ -111,7 +111,7 @@ def start_processes(args: argparse.Namespace, env: dict[str, str], workdir: str)
                      "--workers", str(args.workers), "--threads", str(args.threads),
                      "--worker-class", "gthread", "--keep-alive", "5", "--log-level", "warning",
                      # Time spent inside the worker (µs), apart from waiting to be accepted.
-                     "--access-logfile", str(logs / ACCESS_LOG), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"],
+                     "--access-logfile", str(logs / ACCESS_LOG), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s %(p)s"],
         "task worker": [*manage, "db_worker", "--no-reload"],
         "job tracker": [*manage, "track", "--skip-checks"],
     }
@@ -418,21 +418,23 @@ def job_figures(args: argparse.Namespace, measured_from: float, measured_to: flo
             "failures": failures, "unsubmitted": sum(1 for row in rows if not row["submitted_at"])}
 
 
-def server_times(access_log: Path, offset: int) -> dict[str, list[float]]:
-    """Seconds each request spent inside gunicorn, by kind, from the access log."""
+def server_times(access_log: Path, offset: int) -> tuple[dict[str, list[float]], Counter]:
+    """Seconds each request spent inside gunicorn, by kind, and requests per worker, from the access log."""
     times: dict[str, list[float]] = {"card": [], "generate": []}
+    per_worker: Counter = Counter()
     with open(access_log, "rb") as log:
         log.seek(offset)
         for line in log.read().decode(errors="replace").splitlines():
             parts = line.split()
-            if len(parts) != 4:
+            if len(parts) != 5:
                 continue
-            method, path, _status, micros = parts
+            method, path, _status, micros, worker = parts
+            per_worker[worker] += 1
             if method == "GET" and path.endswith("/card/"):
                 times["card"].append(int(micros) / 1e6)
             elif method == "POST" and path == GENERATE_PATH:
                 times["generate"].append(int(micros) / 1e6)
-    return times
+    return times, per_worker
 
 
 def dist(values: list[float], unit: float = 1000.0, suffix: str = "ms") -> str:
@@ -496,7 +498,7 @@ def main() -> None:
             load_after = os.getloadavg()
             died = [name for name, process in processes.items() if process.poll() is not None]
             jobs = job_figures(args, measured_from, measured_to)
-            server = server_times(access_log, before["access_log_offset"])
+            server, per_worker = server_times(access_log, before["access_log_offset"])
         finally:
             stop_processes(processes)
             drop_database(args)
@@ -508,6 +510,8 @@ def main() -> None:
         ("  polls per second", f"{polls_per_second:.0f}   (final cards answered 286: {figures.final_cards}, "
                                f"unchanged cards answered 304: {figures.unchanged_cards})"),
         ("  of which inside gunicorn", dist(server["card"])),
+        ("  requests served by each gunicorn worker", " / ".join(
+            f"{count / sum(per_worker.values()) * 100:.0f} %" for _, count in per_worker.most_common())),
         ("generate POSTs", dist(figures.post)),
         ("  of which inside gunicorn", dist(server["generate"])),
         ("errors", f"{sum(figures.errors.values())}   {dict(figures.errors) if figures.errors else ''}"),

@@ -61,6 +61,7 @@ def _generate(page, prompt_label: str, prompt: str):
     # The button also shows the estimated cost ("Generate · about $0.025").
     page.get_by_role("button", name=re.compile(r"^Generate\b")).click()
     expect(page.locator("#job-list .job-card")).to_have_count(cards_before + 1)
+    expect(page.locator("[data-jobs-empty]")).to_be_hidden()  # "No jobs yet" goes with the first card
     card = page.locator("#job-list .job-card").first
     expect(card).to_contain_text(prompt)
     return card

@@ -63,8 +63,20 @@ def test_htmx_generate_returns_a_fresh_form_and_the_new_card(member_client, memb
     page = response.content.decode()
     generation = Generation.objects.get(user=member)
     assert response.status_code == 200
-    assert f'id="job-{generation.id}"' in page and 'hx-swap-oob="outerHTML:#job-list"' in page
+    assert f'id="job-{generation.id}"' in page and 'hx-swap-oob="afterbegin:#job-list"' in page
     assert 'name="client_token"' in page and "token-12345678" not in page  # a new form, a new token
+
+
+def test_htmx_generate_adds_only_the_new_card_and_a_form_sent_again_gets_the_whole_list(member_client, member):
+    earlier = make_generation(member, "fal-ai/flux-1/schnell", {"prompt": "earlier"}, state=Generation.State.DONE)
+    first = member_client.post(generate_url("fal-ai/flux-1/schnell"), form_data(prompt="quick"),
+                               headers={"HX-Request": "true"}).content.decode()
+    assert f'id="job-{earlier.id}"' not in first  # the cards on screen are left as they are
+    again = member_client.post(generate_url("fal-ai/flux-1/schnell"), form_data(prompt="quick"),
+                               headers={"HX-Request": "true"}).content.decode()
+    generation = Generation.objects.get(user=member, prompt="quick")  # one job for the form sent twice
+    assert 'hx-swap-oob="outerHTML:#job-list"' in again
+    assert f'id="job-{generation.id}"' in again and f'id="job-{earlier.id}"' in again
 
 
 def test_missing_prompt_is_marked_next_to_the_field(member_client, member):
