@@ -169,7 +169,9 @@ def test_a_team_makes_edits_files_and_shares_work(live_server, new_page, studio_
     expect(guest.get_by_text("Simulator")).to_have_count(0)
     guest.locator(".shared-grid a").first.click()
     expect(guest.locator(".shared-media img")).to_be_visible()
-    assert guest.locator(".shared-media img").evaluate("img => img.complete && img.naturalWidth > 0")
+    # The picture loads (visible happens first: on a busy machine the bytes may still be coming).
+    guest.wait_for_function("() => { const img = document.querySelector('.shared-media img');"
+                            " return img && img.complete && img.naturalWidth > 0; }", timeout=15_000)
     guest.goto(base + "/gallery/")
     expect(guest).to_have_url(re.compile(r"/login/"))
     guest.goto(second_item)
