@@ -36,15 +36,20 @@ def test_a_job_waiting_for_its_collector_is_not_claimed_by_another_tracker(fal_s
     assert jobs.claim_due() == []  # …no other tracker starts collecting it too
 
 
-def test_a_collector_that_lost_its_lease_leaves_the_job_to_the_one_that_took_it(fal_service, member):
+def taken_over(member, fal_service) -> tuple[Generation, Generation]:
+    """A finished job our tracker waited to collect while another tracker took it over: (ours, theirs)."""
     generation = completed_job(member, fal_service)
     waiting = []
     [claimed] = jobs.claim_due_rows()
     jobs.check(str(generation.id), claimed=claimed, collect_with=waiting.append)
-    mine = waiting[0]
     # Our tracker stalled past the lease; another one claimed the job meanwhile.
     Generation.objects.filter(id=generation.id).update(next_check_at=timezone.now())
     [theirs] = jobs.claim_due_rows()
+    return waiting[0], theirs
+
+
+def test_a_collector_that_lost_its_lease_leaves_the_job_to_the_one_that_took_it(fal_service, member):
+    mine, theirs = taken_over(member, fal_service)
     keeper = LeaseKeeper()
     assert keeper.take(mine) is False
     assert keeper.take(theirs) is True
@@ -68,14 +73,8 @@ def test_the_lease_is_renewed_while_collecting_and_lapses_when_the_tracker_is_go
 
 
 def test_a_collector_that_reads_another_trackers_lease_leaves_the_job_to_it(fal_service, member):
-    generation = completed_job(member, fal_service)
-    waiting = []
-    [claimed] = jobs.claim_due_rows()
-    jobs.check(str(generation.id), claimed=claimed, collect_with=waiting.append)
-    mine = waiting[0]
-    Generation.objects.filter(id=generation.id).update(next_check_at=timezone.now())
-    [theirs] = jobs.claim_due_rows()  # another tracker took it over while ours stalled
-    current = Generation.objects.get(id=generation.id).next_check_at  # what each collector reads
+    mine, theirs = taken_over(member, fal_service)
+    current = Generation.objects.get(id=theirs.id).next_check_at  # what each collector reads
     keeper = LeaseKeeper()
     assert keeper.take(mine, current) is False
     assert keeper.take(theirs, current) is True
