@@ -60,7 +60,8 @@ SUBMIT_PREPARE_LEASE = timedelta(seconds=15)
 
 def submit(generation_id: str) -> None:
     now = timezone.now()
-    generation = _unsent(Generation.objects.filter(id=generation_id), now).first()
+    unsent = _unsent(Generation.objects.filter(id=generation_id), now)
+    generation = unsent.first()
     if generation is None:
         return
     lease = None
@@ -68,7 +69,7 @@ def submit(generation_id: str) -> None:
         # Reading input images takes a while: claim the submission first, so two workers holding
         # the same task do not both prepare it. Jobs without any are claimed as they are sent.
         lease = now + SUBMIT_PREPARE_LEASE
-        if not _unsent(Generation.objects.filter(id=generation_id), now).update(next_check_at=lease):
+        if not unsent.update(next_check_at=lease):
             return
     try:
         arguments = resolve_inputs(generation)
@@ -96,10 +97,14 @@ def submit(generation_id: str) -> None:
     record_request_id(generation, handle.request_id, handle.queue_position)
 
 
+def _never_sent(rows):
+    """The rows still waiting to be sent."""
+    return rows.filter(state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True)
+
+
 def _unsent(rows, now):
     """The rows still waiting to be sent that no worker holds a claim on."""
-    return (rows.filter(state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True)
-            .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now)))
+    return _never_sent(rows).filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now))
 
 
 def _mark_sent(generation: Generation, lease, webhook: bool) -> bool:
@@ -110,8 +115,7 @@ def _mark_sent(generation: Generation, lease, webhook: bool) -> bool:
     """
     now = timezone.now()
     rows = Generation.objects.filter(id=generation.id)
-    rows = (rows.filter(state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True, next_check_at=lease)
-            if lease else _unsent(rows, now))
+    rows = _never_sent(rows).filter(next_check_at=lease) if lease else _unsent(rows, now)
     marked = rows.update(submit_sent_at=now, webhook_registered=webhook, next_check_at=now + submit_answer_lease())
     if marked:
         generation.submit_sent_at, generation.webhook_registered = now, webhook
