@@ -1,16 +1,17 @@
 """Throughput: N jobs submitted at once, zero queue/inference time, until every output is saved.
 
-Atelier's path, in this process: a simulator (queue 0 s, run 0 s), a throw-away SQLite
-database and media folder, N `Generation` rows as the studio view leaves them, then
-`studio.jobs.submit` for each on a small thread pool (mimicking several task workers) while
-`studio.tracker.run_forever` (its defaults; --collect-threads / --concurrency to change)
-checks and collects in a thread, with its thumbnail worker process, until every job is final. Then the baseline with the official fal-client (bench/fal_client_baseline.py)
-does the same jobs, and the ratio of wall times is printed.
+Atelier's path: a simulator (queue 0 s, run 0 s) in a process of its own, a throw-away SQLite
+database and media folder, the tracker (`studio.tracker.run_forever` in a thread, or with
+--tracker-process `manage.py track` as deployed, with its thumbnail worker process), then N
+`Generation` rows created at once as the studio view leaves them. The tracker sends them (jobs
+without input images need no task worker, see studio.sending), checks and collects them,
+until every job is final. Then the baseline with the official fal-client
+(bench/fal_client_baseline.py) does the same jobs, and the ratio of wall times is printed.
 
     python bench/generate_throughput.py                      # 200 jobs, square (512x512)
     python bench/generate_throughput.py --atelier-tls        # Atelier over HTTPS too, like the baseline
     python bench/generate_throughput.py --jobs 50 --no-baseline     # quick look
-    python bench/generate_throughput.py --tracker-process --task-workers 1   # as `make run` runs it
+    python bench/generate_throughput.py --tracker-process    # as `make run` runs it
     python bench/generate_throughput.py --rounds 5 ...       # 5 runs, each in a fresh process: medians
 """
 
@@ -28,31 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    MODEL_ID, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
-    children_cpu, completed_walls, summary, process_cpu, process_tree_cpu, setup_django, status_polls, submit_all, temp_dir,
+    MODEL_ID, ScratchPostgres, bench_user, create_generations, dist_ms, generation_rows, machine_busy, print_table,
+    children_cpu, completed_walls, summary, process_cpu, process_tree_cpu, setup_django, status_polls, temp_dir,
     wait_for_thumbnails, wait_until_final,
 )
 from _simulator_process import zero_time_simulator  # noqa: E402
 
-
-
-def start_task_workers(env: dict[str, str], workdir: str, count: int) -> list:
-    """`count` task workers (`manage.py db_worker`), as deployed, started and idle."""
-    import subprocess
-
-    from tracking_load import REPO
-
-    workers = []
-    for index in range(count):
-        log = open(os.path.join(workdir, f"worker-{index}.log"), "w")
-        workers.append(subprocess.Popen([sys.executable, str(REPO / "manage.py"), "db_worker", "--no-reload",
-                                         "--no-startup-delay", "--skip-checks"],
-                                        cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
-    time.sleep(3)  # imported and polling (an idle worker looks for tasks every second)
-    for worker in workers:
-        if worker.poll() is not None:
-            raise SystemExit(f"a task worker did not start (see {workdir}/worker-*.log)")
-    return workers
 
 
 def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None = None) -> dict:
@@ -70,8 +52,6 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         from gallery.models import Asset
         from studio.tracker import run_forever
 
-        ids = create_generations(args.jobs, prompt_token="[sim: queue=0, run=0]", image_size=args.image_size)
-        connections.close_all()
         stop = threading.Event()
         options = {name: value for name, value in (("collect_threads", args.collect_threads),
                                                    ("concurrency", args.concurrency)) if value}
@@ -86,26 +66,16 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             tracker = threading.Thread(target=run_forever, kwargs={"stop": stop, **options}, name="tracker")
             tracker.start()
             tracker_cpu = lambda: 0.0  # noqa: E731 - counted in this process
+        bench_user()
+        time.sleep(1.0)  # the tracker imported and looking for work
         tracker_before, sim_before = tracker_cpu(), sim_cpu()
         cpu_before, busy_before = process_cpu(), machine_busy()
-        workers = start_task_workers(env, workdir, args.task_workers) if args.task_workers else []
-        worker_cpu = lambda: sum(process_tree_cpu(worker.pid) for worker in workers)  # noqa: E731
-        worker_before = worker_cpu()
         started = time.time()
-        if workers:  # as the studio does: one task per job, sent by `manage.py db_worker`
-            from studio.tasks import submit_generation
-
-            for generation_id in ids:
-                submit_generation.enqueue(generation_id)
-        else:
-            submit_all(ids, args.submit_threads)
-        submitted = time.time()
+        # As Generate leaves them; the tracker sends them itself (studio.sending).
+        create_generations(args.jobs, prompt_token="[sim: queue=0, run=0]", image_size=args.image_size)
         wait_until_final(args.jobs, timeout=600)
         cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
         tracker_used, sim_used = tracker_cpu() - tracker_before, sim_cpu() - sim_before
-        worker_used = worker_cpu() - worker_before
-        for worker in workers:
-            worker.terminate()
         thumbnails_at = wait_for_thumbnails(timeout=120) if args.thumbnail_processes != 0 else time.time()
         # The thumbnail worker process, after it made every thumbnail.
         helper_cpu = children_cpu(child.pid) if args.tracker_process else children_cpu()
@@ -134,7 +104,6 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
             "thumbnails": Asset.objects.exclude(thumbnail="").count(), "helper_cpu": helper_cpu,
             "tracker_cpu": tracker_used, "sim_cpu": sim_used,
             "cpu": cpu_used, "busy": busy,
-            "submit_wall": submitted - started, "worker_cpu": worker_used,
             "sent_wall": max(row["submitted_at"].timestamp() for row in done) - started if done else 0.0,
             "done": len(done), "problems": problems,
             "assets": Asset.objects.filter(source=Asset.Source.OUTPUT).count(),
@@ -176,10 +145,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
-    parser.add_argument("--submit-threads", type=int, default=8, help="threads calling jobs.submit, like 8 task workers")
-    parser.add_argument("--task-workers", type=int, default=0,
-                        help="send the jobs through the task queue with this many `manage.py db_worker` processes, "
-                             "as deployed, instead of calling jobs.submit on --submit-threads")
     parser.add_argument("--tracker-process", action="store_true",
                         help="run the tracker as `manage.py track` in its own process, as deployed")
     parser.add_argument("--collect-threads", type=int, help="the tracker's collecting threads (default: its own)")
@@ -223,17 +188,14 @@ def main() -> None:
     rows = [
         ("Atelier: wall, first submit -> last saved", f"{atelier['wall']:.2f} s  ({atelier['done']} done, "
                                                       f"{atelier['assets']} assets)"),
-        (("  process CPU (Atelier" if not args.tracker_process else "  bench process CPU (submits")
+        (("  process CPU (Atelier" if not args.tracker_process else "  bench process CPU (creating the jobs")
          + (" + simulator)" if args.simulator_in_process else ")"),
          f"{atelier['cpu']:.2f} s  (whole machine: {atelier['busy']:.2f} s)"),
         *([("  tracker process CPU", f"{atelier['tracker_cpu']:.2f} s")] if args.tracker_process else []),
         *([("  simulator process CPU", f"{atelier['sim_cpu']:.2f} s")] if not args.simulator_in_process else []),
         ("  thumbnails made (worker process)", f"{atelier['thumbnails']}, the last {atelier['thumbnails_after']:.2f} s "
                                                f"after the last save; {atelier['helper_cpu']:.2f} s CPU"),
-        *([("  task workers' CPU", f"{atelier['worker_cpu']:.2f} s  ({args.task_workers} db_worker); the last job "
-                                   f"sent {atelier['sent_wall']:.2f} s after the first was queued")]
-          if args.task_workers else [("  of which submitting all",
-                                      f"{atelier['submit_wall']:.2f} s  ({args.submit_threads} threads)")]),
+        ("  the last job sent", f"{atelier['sent_wall']:.2f} s after the jobs were created"),
         ("  upstream completed -> assets saved", dist_ms(atelier["save"])),
         ("  upstream completed -> completed_at (detect)", dist_ms(atelier["detect"])),
         ("  completed_at -> finished_at (collect)", dist_ms(atelier["collect"])),

@@ -15,6 +15,8 @@ PREVIEW_NICENESS = 19
 def started(parent_pid: int) -> None:
     # At a lower priority: saving outputs and answering people come first, thumbnails can wait.
     os.nice(PREVIEW_NICENESS)
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     # Die with the tracker (Linux): a thumbnail finished after a SIGKILL would land in a scratch
     # folder the sweeper is already removing (gallery.scratch), and be left behind.
     if sys.platform.startswith("linux"):

@@ -16,6 +16,7 @@ from accounts.roles import default_visibility
 from gallery.assets import store_asset
 from gallery.ingest import receive, verify
 from gallery.models import Asset
+from studio import jobs
 from studio.catalogue import ModelSpec
 from studio.generation_form import GenerationForm
 from studio.input_images import asset_reference
@@ -97,6 +98,8 @@ def enqueue_approved(generation: Generation) -> None:
 def _enqueue_submission(generation: Generation) -> None:
     from studio.tasks import submit_generation
 
+    if jobs.sent_by_tracker(generation.arguments):
+        return  # the tracker sends it within a tenth of a second (studio.sending): no task needed
     transaction.on_commit(lambda: submit_generation.enqueue(str(generation.id)))
 
 

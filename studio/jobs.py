@@ -97,6 +97,17 @@ def submit(generation_id: str) -> None:
     record_request_id(generation, handle.request_id, handle.queue_position)
 
 
+def sent_by_tracker(arguments: dict) -> bool:
+    """Whether the tracker sends this job itself (studio.sending) rather than a task worker."""
+    return not has_input_images(arguments)
+
+
+def sendable_by_tracker(limit: int) -> list[str]:
+    """Ids of jobs the tracker should send now (no input images, nobody on it), oldest first."""
+    rows = _unsent(Generation.objects.filter(input_assets__isnull=True), timezone.now())
+    return [str(pk) for pk in rows.order_by("created_at").values_list("id", flat=True)[:limit]]
+
+
 def _never_sent(rows):
     """The rows still waiting to be sent."""
     return rows.filter(state=State.SUBMITTING, request_id="", submit_sent_at__isnull=True)
@@ -161,7 +172,8 @@ def _submit_failed(generation: Generation, error: fal.FalError) -> None:
         Generation.objects.filter(id=generation.id, state=State.SUBMITTING).update(
             waiting_reason=WAITING_FOR_SERVICE, check_failures=generation.check_failures + 1,
             submit_sent_at=None, webhook_registered=False, next_check_at=retry_at)
-        submit_generation.using(run_after=retry_at).enqueue(str(generation.id))
+        if not sent_by_tracker(generation.arguments):  # the tracker's sender retries the others when due
+            submit_generation.using(run_after=retry_at).enqueue(str(generation.id))
         return
     field_errors = error.messages_by_field() if isinstance(error, fal.ValidationError) else {}
     _fail(generation, error_type=_error_kind(error), message=error.message, field_errors=field_errors,

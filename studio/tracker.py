@@ -14,8 +14,8 @@ as its collectors can start soon (COLLECT_BACKLOG); the others go back to the da
 for any tracker with a free collector, so when many jobs finish together every tracker's
 collectors share them instead of one tracker queueing hundreds while the others idle. Their
 thumbnails follow in a worker process (gallery.previews), so "saved" never waits for the WebP
-encoder. Its recovery thread (studio.recovery) sends submissions whose worker died before
-sending them.
+encoder. Its sender thread (studio.sending) sends new jobs without input images, and its
+recovery thread (studio.recovery) sends submissions whose worker died before sending them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from django.db import close_old_connections
 
 import fal
 from gallery.previews import PreviewMaker
-from studio import jobs, recovery
+from studio import jobs, recovery, sending
 from studio.leases import LeaseKeeper
 from studio.models import Generation
 
@@ -91,6 +91,7 @@ class Tracker:
     # --- Running ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
+        sender = sending.start(stop, may_send=self._collectors_free, every=self.claim_every)
         preview_thread = None
         if self.previews is not None:
             preview_thread = threading.Thread(target=self.previews.run, args=(stop,), name="previews", daemon=True)
@@ -101,6 +102,7 @@ class Tracker:
         try:
             asyncio.run(self.watch(stop))
         finally:
+            sender.join()  # a send in the air lands and its request id is stored
             self._collectors.shutdown(wait=True)
             self._leases.stop()
             self._db.submit(close_old_connections).result()
@@ -257,6 +259,11 @@ class Tracker:
     def _collect_room(self) -> int:
         with self._collecting_lock:
             return max(0, self.max_collecting - self._collecting)
+
+    def _collectors_free(self) -> bool:
+        """Whether a collecting thread is idle: new jobs are sent only then (studio.sending)."""
+        with self._collecting_lock:
+            return self._collecting < self.collect_threads
 
     def _share_what_we_cannot_collect(self, changes: dict[str, dict]) -> set[str]:
         """Keep the completed jobs our collectors can take soon; make the rest due now, for anyone.

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from studio import catalogue, upstream
+from studio import catalogue, jobs, upstream
 from studio.models import Generation
 from tests.studio.conftest import drive, make_generation, png_bytes
 
@@ -54,7 +54,9 @@ def test_generate_queues_one_job_even_when_sent_twice(member_client, member, dja
     assert generation.arguments == {"prompt": "a lighthouse", "image_size": "landscape_4_3", "num_images": 2,
                                     **{k: v for k, v in generation.arguments.items()
                                        if k not in ("prompt", "image_size", "num_images")}}
-    assert DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation").count() == 1
+    # Without input images the tracker sends it (studio.sending): no task, and one job to send.
+    assert not DBTaskResult.objects.exists()
+    assert jobs.sendable_by_tracker(10) == [str(generation.id)]
 
 
 def test_htmx_generate_returns_a_fresh_form_and_the_new_card(member_client, member):
@@ -174,14 +176,19 @@ def test_reusing_a_rejected_job_marks_the_field(member_client, member):
     assert "Prompt is too spicy." in page and "field--invalid" in page
 
 
-def test_edit_model_with_an_uploaded_image_end_to_end(fal_service, member_client, member):
+def test_edit_model_with_an_uploaded_image_end_to_end(fal_service, member_client, member,
+                                                     django_capture_on_commit_callbacks):
     upload = SimpleUploadedFile("photo.png", png_bytes(400, 300), content_type="image/png")
-    member_client.post(generate_url("fal-ai/nano-banana/edit"),
-                       form_data(prompt="make it blue [sim: queue=0, run=0]", aspect_ratio="auto", image_urls=upload))
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(generate_url("fal-ai/nano-banana/edit"),
+                           form_data(prompt="make it blue [sim: queue=0, run=0]", aspect_ratio="auto", image_urls=upload))
     generation = Generation.objects.get(user=member)
     [source] = generation.input_assets.all()
     assert source.source == "upload" and (source.width, source.height) == (400, 300)
     assert generation.arguments["image_urls"] == [f"asset:{source.id}"]
+    # Reading and encoding the image is a task worker's job, not the tracker's.
+    assert DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation").count() == 1
+    assert jobs.sendable_by_tracker(10) == []
     generation = drive(generation)
     [output] = generation.assets.all()
     assert generation.state == State.DONE and (output.width, output.height) == (400, 300)

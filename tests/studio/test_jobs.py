@@ -234,7 +234,8 @@ def test_a_submission_is_sent_once_even_if_its_task_runs_twice(fal_service, memb
     assert [hit.method for hit in fal_service.log].count("POST") == 1
 
 
-def test_passing_trouble_on_submit_is_retried_later(fal_service, member, monkeypatch, django_capture_on_commit_callbacks):
+def refuse_submits(monkeypatch) -> list[str]:
+    """Make every submit answer 429 (retry after 2 s); returns the models it was asked for."""
     import fal as fal_package
 
     calls = []
@@ -244,12 +245,36 @@ def test_passing_trouble_on_submit_is_retried_later(fal_service, member, monkeyp
         raise fal_package.RateLimitError("Too many requests at once.", status_code=429, retry_after=2)
 
     monkeypatch.setattr(jobs.get_client(), "submit", refuse)
-    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "later"})
-    jobs.submit(str(generation.id))
-    generation.refresh_from_db()
-    assert generation.state == State.SUBMITTING and generation.waiting_reason == jobs.WAITING_FOR_SERVICE
+    return calls
+
+
+def test_passing_trouble_on_submit_is_retried_later_by_the_tracker(fal_service, member, monkeypatch):
     from django_tasks_db.models import DBTaskResult
 
+    calls = refuse_submits(monkeypatch)
+    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "later"})
+    assert jobs.sendable_by_tracker(10) == [str(generation.id)]
+    jobs.submit(str(generation.id))
+    generation.refresh_from_db()
+    assert calls and generation.state == State.SUBMITTING and generation.waiting_reason == jobs.WAITING_FOR_SERVICE
+    # Not sent (it may go again), no task: the tracker's sender takes it once the wait is over.
+    assert generation.submit_sent_at is None and not DBTaskResult.objects.exists()
+    assert generation.next_check_at >= jobs.timezone.now() + jobs.timedelta(seconds=1.5)
+    assert jobs.sendable_by_tracker(10) == []
+    Generation.objects.filter(id=generation.id).update(next_check_at=jobs.timezone.now() - jobs.timedelta(seconds=1))
+    assert jobs.sendable_by_tracker(10) == [str(generation.id)]
+
+
+def test_passing_trouble_on_submit_with_an_input_image_is_retried_by_a_task(fal_service, member, uploaded_image,
+                                                                            monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    refuse_submits(monkeypatch)
+    generation = make_generation(member, "fal-ai/flux-pro/kontext", {"prompt": "x", "image_url": f"asset:{uploaded_image.id}"})
+    generation.input_assets.add(uploaded_image)
+    assert jobs.sendable_by_tracker(10) == []  # reading images is a task worker's job
+    jobs.submit(str(generation.id))
+    generation.refresh_from_db()
     [retry] = DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation")
     assert retry.run_after is not None and retry.args_kwargs["args"] == [str(generation.id)]
     # The claim is released, from the moment the retry task is due (and not sent: it may go again).

@@ -28,7 +28,11 @@ def ask_for_video(client, token: str = "token-video-0001", duration: str = "8s")
 
 
 def submit_tasks() -> int:
-    return DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation").count()
+    """Jobs on their way to fal: by a submit task, or (no input images) by the tracker's sender."""
+    from studio import jobs
+
+    return (DBTaskResult.objects.filter(task_path="studio.tasks.submit_generation").count()
+            + len(jobs.sendable_by_tracker(10)))
 
 
 def test_a_job_above_the_limit_waits_and_is_not_sent(approval_limit, member_client, member,

@@ -1,0 +1,56 @@
+"""Sending text-only jobs to fal, from the tracker's process (studio.tracker starts it).
+
+A job without input images needs nothing prepared: the tracker sends it as soon as it
+appears (it looks every `every` seconds), with no task in a queue. That saves the task
+queue's own writes and its worker's wake-up for most jobs, and the tracker is running
+wherever jobs are followed anyway. Jobs with input images still go through a task
+(studio.tasks.submit_generation): reading and encoding images would hold the tracker up.
+
+Sending waits while every collecting thread is busy: outputs already paid for come first
+(fal keeps them only minutes), and a new job would only add to the downloads waiting.
+Each send is studio.jobs.submit, so its rules hold here too: the request id is stored the
+moment fal returns it, and a job is never sent twice, whichever process tries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from django.db import close_old_connections
+
+from studio import jobs
+
+logger = logging.getLogger(__name__)
+
+# Jobs read per look at the database; the rest follow at the next look.
+BATCH = 50
+
+
+def run(stop: threading.Event, *, may_send: Callable[[], bool], every: float = 0.1) -> None:
+    """Send waiting jobs until `stop` is set. A send in progress finishes before this returns."""
+    while not stop.is_set():
+        sent = 0
+        try:
+            for generation_id in jobs.sendable_by_tracker(BATCH):
+                while not may_send():
+                    if stop.wait(every / 2):
+                        return
+                jobs.submit(generation_id)
+                sent += 1
+                if stop.is_set():
+                    return
+        except Exception:  # the next look tries again; jobs.submit leaves every job resumable
+            logger.exception("Sending waiting jobs failed")
+        finally:
+            close_old_connections()
+        if not sent:
+            stop.wait(every)
+
+
+def start(stop: threading.Event, *, may_send: Callable[[], bool], every: float = 0.1) -> threading.Thread:
+    thread = threading.Thread(target=run, args=(stop,), kwargs={"may_send": may_send, "every": every},
+                              name="sender", daemon=True)
+    thread.start()
+    return thread
