@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from datetime import timedelta
@@ -34,6 +35,8 @@ from gallery.models import Asset, thumbnail_path
 
 logger = logging.getLogger(__name__)
 
+# While outputs are being saved, thumbnails wait (saving comes first), but never longer than this.
+MAX_HOLD_SECONDS = 3.0
 # A maker that claimed a thumbnail holds it this long; if it dies, another makes it.
 CLAIM_LEASE = timedelta(minutes=2)
 _CLAIM_FIELDS = ("id", "kind", "file", "created_at", "thumbnail_due_at")
@@ -114,12 +117,15 @@ class PreviewMaker:
     """
 
     def __init__(self, processes: int = 1, *, tick: float = 1.0,
-                 pool_factory: Callable[[int], ProcessPoolExecutor] | None = None) -> None:
+                 pool_factory: Callable[[int], ProcessPoolExecutor] | None = None,
+                 busy: Callable[[], bool] = lambda: False) -> None:
         self.processes = max(1, processes)
+        self.busy = busy
         self.tick = tick
         self._pool_factory = pool_factory or _spawn_pool
         self._wake = threading.Event()
         self._crashes: dict = {}  # asset id -> worker deaths while making it
+        self._held_since: float | None = None
 
     def nudge(self) -> None:
         self._wake.set()
@@ -136,7 +142,8 @@ class PreviewMaker:
         while not stop.is_set() and not broken:
             room = self.processes * 2 - len(in_flight)  # a small backlog keeps the processes fed
             if room > 0:
-                self._wake.clear()
+                self._wake.clear()  # a collect finishing (or a tick) wakes a held-back maker too
+            if room > 0 and self._may_claim():
                 for asset in self._claim(room):
                     stack = contextlib.ExitStack()
                     try:
@@ -156,6 +163,16 @@ class PreviewMaker:
                 self._wake.wait(self.tick)
         for future, (asset, stack) in in_flight.items():  # let the last ones land
             self._finish(future, asset, stack)
+
+    def _may_claim(self) -> bool:
+        """Not while outputs are being saved (`busy`), unless held back MAX_HOLD already."""
+        now = time.monotonic()
+        if not self.busy():
+            self._held_since = None
+            return True
+        if self._held_since is None:
+            self._held_since = now
+        return now - self._held_since >= MAX_HOLD_SECONDS
 
     def _claim(self, room: int) -> list[Asset]:
         try:

@@ -28,14 +28,18 @@ logger = logging.getLogger(__name__)
 BATCH = 50
 
 
-def run(stop: threading.Event, *, may_send: Callable[[], bool], every: float = 0.1) -> None:
-    """Send waiting jobs until `stop` is set. A send in progress finishes before this returns."""
+def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1) -> None:
+    """Send waiting jobs until `stop` is set. A send in progress finishes before this returns.
+
+    `wait_for_room(timeout)` returns as soon as a collecting thread is free (True), or after
+    `timeout` without one (False).
+    """
     while not stop.is_set():
         sent = 0
         try:
             for generation_id in jobs.sendable_by_tracker(BATCH):
-                while not may_send():
-                    if stop.wait(every / 2):
+                while not wait_for_room(every):
+                    if stop.is_set():
                         return
                 jobs.submit(generation_id)
                 sent += 1
@@ -49,8 +53,8 @@ def run(stop: threading.Event, *, may_send: Callable[[], bool], every: float = 0
             stop.wait(every)
 
 
-def start(stop: threading.Event, *, may_send: Callable[[], bool], every: float = 0.1) -> threading.Thread:
-    thread = threading.Thread(target=run, args=(stop,), kwargs={"may_send": may_send, "every": every},
+def start(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1) -> threading.Thread:
+    thread = threading.Thread(target=run, args=(stop,), kwargs={"wait_for_room": wait_for_room, "every": every},
                               name="sender", daemon=True)
     thread.start()
     return thread

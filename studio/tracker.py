@@ -78,9 +78,12 @@ class Tracker:
         self.max_collecting = max(1, collect_threads * collect_backlog)
         self._collecting = 0  # collects handed to our threads and not finished yet
         self._collecting_lock = threading.Lock()
+        self._collector_freed = threading.Condition(self._collecting_lock)  # wakes the sender
         self.tick = tick
         self.claim_every = claim_every
-        self.previews = PreviewMaker(processes=preview_processes) if preview_processes else None
+        # Thumbnails wait while outputs are being saved (for at most previews.MAX_HOLD_SECONDS).
+        self.previews = (PreviewMaker(processes=preview_processes, busy=lambda: self._collecting > 0)
+                         if preview_processes else None)
         self.watched: dict[str, _Watched] = {}
         self._due: list[_Due] = []  # heap of next looks
         self._changes: dict[str, dict] = {}  # per job, written at the next flush
@@ -91,7 +94,7 @@ class Tracker:
     # --- Running ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
-        sender = sending.start(stop, may_send=self._collectors_free, every=self.claim_every)
+        sender = sending.start(stop, wait_for_room=self._wait_for_free_collector, every=self.claim_every)
         preview_thread = None
         if self.previews is not None:
             preview_thread = threading.Thread(target=self.previews.run, args=(stop,), name="previews", daemon=True)
@@ -260,10 +263,10 @@ class Tracker:
         with self._collecting_lock:
             return max(0, self.max_collecting - self._collecting)
 
-    def _collectors_free(self) -> bool:
-        """Whether a collecting thread is idle: new jobs are sent only then (studio.sending)."""
-        with self._collecting_lock:
-            return self._collecting < self.collect_threads
+    def _wait_for_free_collector(self, timeout: float) -> bool:
+        """Wait up to `timeout` for an idle collecting thread: new jobs are sent only then (studio.sending)."""
+        with self._collector_freed:
+            return self._collector_freed.wait_for(lambda: self._collecting < self.collect_threads, timeout)
 
     def _share_what_we_cannot_collect(self, changes: dict[str, dict]) -> set[str]:
         """Keep the completed jobs our collectors can take soon; make the rest due now, for anyone.
@@ -308,6 +311,7 @@ class Tracker:
             finally:
                 with self._collecting_lock:
                     self._collecting -= 1
+                    self._collector_freed.notify_all()
                 close_old_connections()
                 if self.previews is not None:
                     self.previews.nudge()

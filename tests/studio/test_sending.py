@@ -46,15 +46,16 @@ def test_sending_waits_while_every_collector_is_busy(fal_service, member, monkey
     stop = threading.Event()
     seen_while_busy: list[int] = []
 
-    def may_send() -> bool:  # busy for the first three looks, then free
+    def wait_for_room(timeout: float) -> bool:  # busy for the first three looks, then free
         if len(seen_while_busy) < 3:
             seen_while_busy.append(posts(fal_service))
+            time.sleep(timeout)
             return False
         return True
 
     timer = threading.Timer(1.0, stop.set)
     timer.start()
-    sending.run(stop, may_send=may_send, every=0.02)
+    sending.run(stop, wait_for_room=wait_for_room, every=0.02)
     timer.cancel()
     generation.refresh_from_db()
     assert seen_while_busy == [0, 0, 0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import Future
 from datetime import timedelta
 
@@ -262,3 +263,37 @@ def test_a_tracker_with_free_collectors_takes_no_more_done_jobs_than_it_can_star
     assert len(idle._collectors.calls) == 3
     # The fourth stays due for another tracker instead of waiting behind this one's collectors.
     assert Generation.objects.filter(state=State.COLLECTING, next_check_at__lte=jobs.timezone.now()).count() == 1
+
+
+def test_thumbnails_wait_while_outputs_are_being_saved_but_not_for_ever(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(previews, "MAX_HOLD_SECONDS", 0.4)
+    claims: list[float] = []
+    monkeypatch.setattr(previews, "claim_due", lambda room: claims.append(time.monotonic()) or [])
+    monkeypatch.setattr(previews, "close_old_connections", lambda: None)
+    saving = threading.Event()
+
+    def run_maker() -> tuple[threading.Event, threading.Thread]:
+        stop = threading.Event()
+        maker = previews.PreviewMaker(processes=1, tick=0.02, pool_factory=ThreadPoolExecutor, busy=saving.is_set)
+        thread = threading.Thread(target=maker.run, args=(stop,))
+        thread.start()
+        return stop, thread
+
+    saving.set()  # a collector is saving outputs
+    started = time.monotonic()
+    stop, thread = run_maker()
+    time.sleep(0.2)
+    assert claims == []  # held back while saving
+    time.sleep(0.5)
+    stop.set()
+    thread.join()
+    assert claims and claims[0] - started >= 0.4  # but not longer than MAX_HOLD_SECONDS
+    claims.clear()
+    saving.clear()  # nothing being saved: thumbnails are claimed at once
+    stop, thread = run_maker()
+    time.sleep(0.2)
+    stop.set()
+    thread.join()
+    assert claims
