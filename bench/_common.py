@@ -69,25 +69,6 @@ def create_generations(count: int, *, prompt_token: str, image_size: str) -> lis
     return [str(row.id) for row in rows]
 
 
-def submit_all(ids: list[str], threads: int) -> None:
-    """What the task workers do: `studio.jobs.submit` for each job, `threads` at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import close_old_connections, connections
-
-    from studio import jobs
-
-    def one(generation_id: str) -> None:
-        try:
-            jobs.submit(generation_id)
-        finally:
-            close_old_connections()
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="submit") as pool:
-        list(pool.map(one, ids))
-    connections.close_all()
-
-
 def wait_until_final(count: int, timeout: float, poll: float = 0.2) -> float:
     """Block until `count` generations are final; returns time.time() when seen."""
     from studio.models import Generation

@@ -1,16 +1,17 @@
 """RQ scale-out: 1,000 jobs in flight over 1, 2 and 4 workers, on PostgreSQL + Redis.
 
-A "worker" is what one worker machine runs: one `manage.py rqworker` (sends jobs to fal) and
+A "worker" is what one worker machine runs: one `manage.py rqworker` (sends jobs with input images to fal) and
 one `manage.py track` (watches jobs in flight, collects them). For each worker count:
 
 1. A scratch PostgreSQL database and Redis database; N workers; the simulator in this process.
-2. 1,000 jobs are created and their submit tasks enqueued on RQ, as the web form does. They
-   run "forever" upstream, so all 1,000 are in flight while the trackers poll them.
+2. 1,000 jobs are created as the web form leaves them. Without input images they need no RQ
+   task: the trackers send them (studio.sending); the rqworkers carry only jobs with input
+   images. They run "forever" upstream, so all 1,000 are in flight while the trackers poll them.
 3. Once every job is tracked and polling has settled, the simulator is told to finish all of
    them at one instant T (their run times are rewritten in place). From T on, the trackers
    detect and collect 1,000 completed jobs as fast as they can.
 
-Figures: submit rate (jobs/s sent by the RQ workers), collect rate (jobs / (last saved − T)),
+Figures: submit rate (jobs/s sent by the trackers), collect rate (jobs / (last saved − T)),
 detection delay (our `completed_at` − T; p50/p95), and jobs collected twice: requests whose
 result or file the simulator served more than once, jobs with more than one output or sent
 twice. `uptime` is printed beside each run: the machine is shared.
@@ -60,16 +61,13 @@ ENQUEUE = """
 import time
 from django.contrib.auth import get_user_model
 from studio.models import Generation
-from studio.tasks import submit_generation
 user = get_user_model().objects.create_user("bench", password="x")
 rows = [Generation(user=user, model_id="{model}", model_title="FLUX.1 [dev]", kind="text-to-image",
                    arguments={{"prompt": f"bench {{i}} [sim: queue=0, run=86400]", "image_size": "{size}",
                               "num_images": 1}}, prompt=f"bench {{i}}", client_token=f"bench-{{i}}")
         for i in range({jobs})]
-Generation.objects.bulk_create(rows)
 print("enqueue-start", time.time())
-for row in rows:
-    submit_generation.enqueue(str(row.id))
+Generation.objects.bulk_create(rows)  # the trackers send them (studio.sending): no task per job
 print("enqueue-end", time.time())
 """
 

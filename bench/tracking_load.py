@@ -1,9 +1,10 @@
 """Tracking load: many jobs in flight at once, each with a long inference, one tracker process.
 
-A simulator runs in this process (queue 0 s, run 30 s by default). N `Generation` rows are
-submitted quickly with `studio.jobs.submit` on a thread pool (as task workers would), while
-`manage.py track` runs as a separate process with the same environment, so its CPU can be
-read from /proc (psutil). When every job is final, the tracker gets SIGTERM.
+A simulator runs in this process (queue 0 s, run 30 s by default). `manage.py track` runs as
+a separate process with the same environment, so its CPU can be read from /proc (psutil);
+then N `Generation` rows are created at once, as Generate leaves them, and the tracker sends
+them itself (studio.sending), watches and collects them. When every job is final, the
+tracker gets SIGTERM.
 
 Figures: detection delay (the simulator's own completion time -> our `completed_at`),
 tracker CPU in cores (user+sys CPU seconds / wall seconds) while only polling and over the
@@ -30,8 +31,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    MODEL_ID, REPO, ScratchPostgres, create_generations, dist_ms, generation_rows, machine_busy, print_table,
-    children_cpu, process_cpu, setup_django, sim_completed_wall, submit_all, temp_dir, wait_for_thumbnails,
+    MODEL_ID, REPO, ScratchPostgres, bench_user, create_generations, dist_ms, generation_rows, machine_busy, print_table,
+    children_cpu, process_cpu, setup_django, sim_completed_wall, temp_dir, wait_for_thumbnails,
     wait_until_final,
 )
 
@@ -108,8 +109,7 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
 
         from studio.models import Generation
 
-        ids = create_generations(args.jobs, prompt_token=f"[sim: queue=0, run={args.run:g}]",
-                                 image_size=args.image_size)
+        bench_user()
         connections.close_all()
         log_path = os.path.join(workdir, "tracker.log")
         tracker = start_tracker(env, log_path, args)
@@ -124,7 +124,9 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
             bench_cpu = process_cpu()
             started = sampler.sample()
             sampler.start()
-            submit_all(ids, args.submit_threads)
+            create_generations(args.jobs, prompt_token=f"[sim: queue=0, run={args.run:g}]",
+                               image_size=args.image_size)
+            wait_until_sent(args.jobs, timeout=300)
             request_ids.extend(Generation.objects.values_list("request_id", flat=True))
             submitted = sampler.sample()
             ended = wait_until_final(args.jobs, timeout=args.run + 600, poll=0.5)
@@ -174,6 +176,16 @@ def run(args: argparse.Namespace, workdir: str, database_url: str | None) -> dic
     }
 
 
+def wait_until_sent(count: int, timeout: float) -> None:
+    from studio.models import Generation
+
+    deadline = time.monotonic() + timeout
+    while Generation.objects.exclude(request_id="").count() < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timeout: not every job was sent after {timeout:.0f}s")
+        time.sleep(0.1)
+
+
 def _options_from_log(log_path: str) -> str:
     found = re.search(r"Tracking jobs with (.*?)\. Ctrl-C", Path(log_path).read_text())
     return found.group(1) if found else "?"
@@ -197,7 +209,6 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--run", type=float, default=30.0, help="simulated inference seconds per job (default 30)")
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
-    parser.add_argument("--submit-threads", type=int, default=16)
     parser.add_argument("--concurrency", type=int, help="manage.py track --concurrency (default: the command's own)")
     parser.add_argument("--collect-threads", type=int, help="manage.py track --collect-threads (default: its own)")
     parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on, e.g. "
@@ -212,7 +223,7 @@ def main() -> None:
     cpus = psutil.cpu_count()
     rows = [
         ("jobs done", f"{f['done']} of {args.jobs}" + (f"  ({f['not_done']} NOT done)" if f["not_done"] else "")),
-        ("submitting all (bench process)", f"{f['submit_wall']:.1f} s  ({args.submit_threads} threads)"),
+        ("sending all (the tracker)", f"{f['submit_wall']:.1f} s"),
         ("first submit -> all final", f"{f['run_wall']:.1f} s"),
         ("detection delay (upstream done -> completed_at)", dist_ms(f["detect"])),
         ("upstream done -> assets saved", dist_ms(f["save"])),

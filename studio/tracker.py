@@ -41,7 +41,7 @@ State = Generation.State
 
 # Downloads and saving run on their own threads, so status polls never queue behind them.
 # Collecting mostly waits (on the service, on SQLite's write lock), so more threads than cores.
-COLLECT_THREADS = 12
+COLLECT_THREADS = 16
 # Completed jobs a tracker holds for its collectors, per collecting thread (running or next).
 COLLECT_BACKLOG = 2
 # Status requests in the air at once (and connections to the service): a look costs little CPU,
@@ -71,7 +71,7 @@ class _Watched:
 
 class Tracker:
     def __init__(self, *, concurrency: int = CONCURRENCY, collect_threads: int = COLLECT_THREADS,
-                 tick: float = 0.05, claim_every: float = 0.1, preview_processes: int = 1,
+                 tick: float = 0.05, claim_every: float = 0.05, preview_processes: int = 1,
                  collect_backlog: int = COLLECT_BACKLOG) -> None:
         self.concurrency = concurrency
         self.collect_threads = collect_threads
