@@ -195,7 +195,16 @@ class Stack:
             connection.close()
 
     def moment_of(self, name: str, pid: int) -> str:
-        """Where a process was when killed: its scratch files show downloads and thumbnails."""
+        """Where a process was when killed: a send in the air (claimed, not answered), else what
+        its scratch files show (downloads, thumbnails). The worker sends jobs with input images,
+        the tracker the others (studio.sending)."""
+        with_images = "EXISTS" if name == "worker" else "NOT EXISTS"
+        [(sending,)] = self.query(
+            "SELECT COUNT(*) FROM studio_generation g WHERE state='submitting' AND request_id='' "
+            "AND next_check_at > strftime('%Y-%m-%d %H:%M:%f', 'now') AND "
+            f"{with_images} (SELECT 1 FROM studio_generation_input_assets i WHERE i.generation_id = g.id)")
+        if sending:
+            return "submitting"
         scratch = [path.name for folder in (self.media / "tmp").glob(f"*-{pid}-*") for path in folder.iterdir()]
         if any(name.startswith("placing-") for name in scratch):
             return "placing files"
@@ -204,9 +213,7 @@ class Stack:
         if any(name.startswith("in-") for name in scratch):
             return "downloading"
         if name == "worker":
-            [(sending,)] = self.query("SELECT COUNT(*) FROM studio_generation WHERE state='submitting' "
-                                      "AND next_check_at > strftime('%Y-%m-%d %H:%M:%f', 'now')")
-            return "submitting" if sending else "idle"
+            return "idle"
         [(tracked,)] = self.query("SELECT COUNT(*) FROM studio_generation WHERE state IN ('queued','running','collecting')")
         return "tracking" if tracked else "idle"
 
@@ -258,9 +265,10 @@ class Browser:
     def csrf(self) -> str:
         return self.client.cookies["csrftoken"]
 
-    def generate(self, model_id: str, fields: dict[str, str], timeout: float = 30) -> httpx.Response:
+    def generate(self, model_id: str, fields: dict[str, str], timeout: float = 30,
+                 files: dict[str, tuple[str, bytes, str]] | None = None) -> httpx.Response:
         return self.client.post(f"/generate/{model_id}/", data={**fields, "csrfmiddlewaretoken": self.csrf},
-                                timeout=timeout)
+                                files=files, timeout=timeout)
 
     def close(self) -> None:
         self.client.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.studio.conftest import png_bytes
 from tests.studio.crash_stack import Browser, Stack, build_template, count
 
 pytestmark = pytest.mark.crash
@@ -49,26 +50,34 @@ def crash_simulator(make_simulator):
     return make_simulator(queue_seconds=0.3, run_seconds=0.5, file_ttl_seconds=900, result_ttl_seconds=900)
 
 
-def job_form(number: int, rng: random.Random) -> tuple[str, dict[str, str]]:
-    """Small images mostly; big images (slow to thumbnail) and slow videos so kills land mid-file."""
+def job_form(number: int, rng: random.Random) -> tuple[str, dict[str, str], dict | None]:
+    """Small images mostly; big images (slow to thumbnail) and slow videos so kills land mid-file;
+    edits of an uploaded photo, which the task worker sends (the tracker sends the others)."""
     tag = f"crash-{number:03d}"
     token = f"{tag}-{rng.randrange(1 << 40):x}"
     kind = number % 10
+    if kind == 4:
+        return "fal-ai/nano-banana/edit", {
+            "client_token": token, "prompt": f"{tag} make it blue [sim: queue=0.2, run=0.4]", "aspect_ratio": "auto",
+            "num_images": "1", "output_format": "png", "safety_tolerance": "4",
+        }, {"image_urls": ("photo.png", png_bytes(96, 64), "image/png")}
     if kind == 0:
         return "fal-ai/veo3", {
             "client_token": token, "prompt": f"{tag} a slow video [sim: queue=0.2, run=0.4, big_mb=4, slow_download=1.5]",
             "aspect_ratio": "16:9", "duration": "8s", "resolution": "720p", "generate_audio": "on",
-            "auto_fix": "on", "safety_tolerance": "4"}
+            "auto_fix": "on", "safety_tolerance": "4"}, None
     if kind in (1, 2):
         size = {"image_size": "custom", "image_size_width": "1536", "image_size_height": "1536", "num_images": "1"}
         slow = ""
     else:
         size = {"image_size": "square", "num_images": str(rng.randint(1, 3))}
         slow = ", slow_download=0.4" if rng.random() < 0.5 else ""
+        if kind == 3:
+            slow += ", slow_start=0.5"  # fal's answer to the submit comes late: a kill can land mid-send
     return "fal-ai/flux-1/schnell", {
         "client_token": token, "prompt": f"{tag} a lighthouse [sim: queue=0.2, run=0.4{slow}]",
         "num_inference_steps": "4", "guidance_scale": "3.5", "enable_safety_checker": "on",
-        "output_format": "jpeg", "acceleration": "none", **size}
+        "output_format": "jpeg", "acceleration": "none", **size}, None
 
 
 def test_killing_worker_and_tracker_at_random_loses_and_doubles_nothing(template, crash_simulator, tmp_path, seed):
@@ -84,8 +93,8 @@ def test_killing_worker_and_tracker_at_random_loses_and_doubles_nothing(template
 
         def send_all() -> None:
             pace = random.Random(seed + 1)
-            for model_id, fields in forms:
-                answer = browser.generate(model_id, fields)
+            for model_id, fields, files in forms:
+                answer = browser.generate(model_id, fields, files=files)
                 assert answer.status_code == 302, answer.text[:500]
                 sent.append(answer.status_code)
                 time.sleep(pace.uniform(0.0, 0.1))
@@ -95,8 +104,9 @@ def test_killing_worker_and_tracker_at_random_loses_and_doubles_nothing(template
         chaos_until = time.monotonic() + CHAOS_SECONDS
         # The first kills wait for the moments that matter, so every run has them; then at random,
         # half of them again waiting for such a moment.
-        moments = {"worker": [("submitting",)], "tracker": [("downloading",), ("thumbnailing", "placing files")]}
-        scripted = [(["tracker"], ("downloading",)), (["worker"], ("submitting",)),
+        moments = {"worker": [("submitting",)],
+                   "tracker": [("submitting",), ("downloading",), ("thumbnailing", "placing files")]}
+        scripted = [(["tracker"], ("submitting",)), (["worker"], ("submitting",)), (["tracker"], ("downloading",)),
                     (["tracker"], ("thumbnailing", "placing files"))]
         while time.monotonic() < chaos_until or sender.is_alive():
             if scripted:
@@ -155,7 +165,7 @@ def test_killing_the_web_server_mid_submit_never_makes_a_second_job(template, cr
         browser = Browser(stack)
         cut_off = 0
         for number in range(rounds):
-            model_id, fields = job_form(100 + number * 10 + 3, rng)  # small images
+            model_id, fields, _ = job_form(100 + number * 10 + 3, rng)  # small images
             outcome: list = []
 
             def send() -> None:
