@@ -19,6 +19,7 @@ from tests.scale.cluster import Cluster
 from tests.scale.conftest import S3_BUCKET, S3_KEYS, bucket_keys
 
 MODEL = "fal-ai/flux-1/schnell"
+EDIT_MODEL = "fal-ai/flux-pro/kontext"
 PASSWORD = "scale-test-password-1"
 
 
@@ -108,15 +109,12 @@ def test_generate_flow_with_three_rq_workers_collects_each_job_once(cluster, sim
     assert set(files) == request_ids and set(files.values()) == {1}  # each file downloaded once
     assert {count for _, count in outputs_per_job(cluster)} == {1}
 
-    # The RQ workers shared the submissions.
+    # Without input images the trackers sent every job themselves: no task went through RQ.
     import redis
     from rq import Queue
 
     queue = Queue("default", connection=redis.Redis.from_url(cluster.env["REDIS_URL"]))
-    finished = queue.finished_job_registry.get_job_ids()
-    assert len(finished) == jobs
-    workers = {job.worker_name for job in queue.job_class.fetch_many(finished, connection=queue.connection) if job}
-    assert len(workers) >= 2, workers
+    assert queue.finished_job_registry.get_job_ids() == []
 
     # Any web process serves any output, straight from the bucket, after its permission check.
     deadline = time.monotonic() + 60  # thumbnails are made just after a job is done (gallery.previews)
@@ -133,6 +131,24 @@ def test_generate_flow_with_three_rq_workers_collects_each_job_once(cluster, sim
         response = client.get(thumbnails[0])
         assert response.status_code == 200 and response.content[8:12] == b"WEBP"
     assert httpx.get(webs[0] + thumbnails[0]).status_code == 302  # not logged in: to the login page
+
+    # Edits of a gallery item go through RQ: the workers read the picture from the bucket and send it.
+    [(source_id,)] = cluster.database.query("SELECT id FROM gallery_asset WHERE source = 'output' LIMIT 1")
+    edits = 6
+    for number in range(edits):
+        client = clients[number % len(clients)]
+        response = client.post(f"/generate/{EDIT_MODEL}/", data={
+            "csrfmiddlewaretoken": client.cookies["csrftoken"], "client_token": f"edit-{number:04d}",
+            "prompt": f"the same harbour at night [sim: queue=0.2, run=0.5] {number}",
+            "image_url_gallery": str(source_id)})
+        assert response.status_code == 302, response.text[:1000]
+    assert wait_for_final(cluster, jobs + edits) == {"done": jobs + edits}
+    finished = queue.finished_job_registry.get_job_ids()
+    assert len(finished) == edits
+    workers = {job.worker_name for job in queue.job_class.fetch_many(finished, connection=queue.connection) if job}
+    assert len(workers) >= 2, workers  # the RQ workers shared them
+    edit_submits = [hit for hit in simulator.log if hit.method == "POST" and hit.path == f"/{EDIT_MODEL}"]
+    assert len(edit_submits) == edits
 
 
 def test_a_tracker_killed_mid_job_hands_its_jobs_on(cluster, simulator):
