@@ -230,16 +230,25 @@ class FalClient:
                       with_logs: bool = True) -> Status:
         """status() in one attempt, for an event loop: the caller schedules the next look, so a
         failure is raised at once (with Retry-After on a 429) instead of sleeping here."""
+        return parse_status(await self._aget(session, handle.status_url, {"logs": "1" if with_logs else "0"}))
+
+    async def aresult(self, session: aiohttp.ClientSession, handle: RequestHandle) -> dict[str, Any]:
+        """result() in one attempt, for an event loop; any failure is raised at once."""
+        body = await self._aget(session, handle.response_url)
+        if not isinstance(body, dict):
+            raise errors.ProtocolError("The service sent a result that is not a JSON object.")
+        return body
+
+    async def _aget(self, session: aiohttp.ClientSession, url: str, params: dict[str, str] | None = None) -> Any:
         try:
-            async with session.get(handle.status_url, params={"logs": "1" if with_logs else "0"},
-                                   headers=self._headers(), allow_redirects=False) as answer:
+            async with session.get(url, params=params, headers=self._headers(), allow_redirects=False) as answer:
                 body = await answer.read()
                 status, headers = answer.status, answer.headers
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise errors.NetworkError(f"Could not reach the service ({type(exc).__name__}).") from None
         if status >= 400:
             raise self._error_for(httpx.Response(status, headers=list(headers.items()), content=body))
-        return parse_status(_loads(body, status))
+        return _loads(body, status)
 
     def result(self, handle: RequestHandle) -> dict[str, Any]:
         """The model's output. A request that failed upstream raises its error here."""

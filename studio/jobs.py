@@ -392,12 +392,11 @@ def collect(generation: Generation) -> None:
     try:
         saved: set[int] = set()  # nothing can be saved before the result is stored
         if generation.result is None:
-            result = _storable(client.result(client.handle_for(generation.model_id, generation.request_id)))
-            generation.result = result
-            generation.seed = _seed(result)
-            generation.inference_seconds = _inference(result) or generation.inference_seconds
+            changes = result_changes(client.result(client.handle_for(generation.model_id, generation.request_id)))
+            for name, value in changes.items():
+                setattr(generation, name, value)
             # The result JSON is kept before any file is fetched.
-            generation.save(update_fields=["result", "seed", "inference_seconds"])
+            generation.save(update_fields=list(changes))
         else:
             saved = set(generation.assets.filter(source=Asset.Source.OUTPUT).values_list("position", flat=True))
         media = fal.extract_media(generation.result)
@@ -441,6 +440,16 @@ def collect(generation: Generation) -> None:
     if not finished:  # every output was saved before (a resumed collect), or by another collector
         with transaction.atomic():
             _mark_done(generation, outputs=len(media))
+
+
+def result_changes(result: dict) -> dict:
+    """The fields a fetched result sets: the result itself (storable), the seed used, the inference time."""
+    stored = _storable(result)
+    changes = {"result": stored, "seed": _seed(stored)}
+    inference = _inference(stored)
+    if inference is not None:  # else the status's figure stays
+        changes["inference_seconds"] = inference
+    return changes
 
 
 def _mark_done(generation: Generation, outputs: int) -> bool:

@@ -6,8 +6,9 @@ queue's own writes and its worker's wake-up for most jobs, and the tracker is ru
 wherever jobs are followed anyway. Jobs with input images still go through a task
 (studio.tasks.submit_generation): reading and encoding images would hold the tracker up.
 
-Sending waits while every collecting thread is busy: outputs already paid for come first
-(fal keeps them only minutes), and a new job would only add to the downloads waiting.
+Sending waits while the tracker's collectors hold as many completed jobs as they can start
+soon: outputs already paid for come first (fal keeps them only minutes), and a new job would
+only add to the downloads waiting.
 Each send is studio.jobs.submit, so its rules hold here too: the request id is stored the
 moment fal returns it, and a job is never sent twice, whichever process tries.
 """
@@ -31,8 +32,8 @@ BATCH = 50
 def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1) -> None:
     """Send waiting jobs until `stop` is set. A send in progress finishes before this returns.
 
-    `wait_for_room(timeout)` returns as soon as a collecting thread is free (True), or after
-    `timeout` without one (False).
+    `wait_for_room(timeout)` returns as soon as the collectors have room (True), or after
+    `timeout` without (False).
     """
     while not stop.is_set():
         sent = 0

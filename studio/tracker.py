@@ -2,12 +2,13 @@
 
 Each pass claims the jobs whose check is due (a lease in the database, so several trackers
 can share the work and a dead one's jobs come back after CLAIM_LEASE) and keeps them: their
-status is polled from one asyncio loop with httpx.AsyncClient, so 1,000 jobs in flight cost no
+status is polled from one asyncio loop with aiohttp, so 1,000 jobs in flight cost no
 thread each and no thread hand-off per poll. Only what a person would see (state, queue
 position, new log lines) is written, for all jobs of a pass in one transaction; the leases of
 every watched job are renewed together. Database work runs on one thread of its own, in order.
 
-Completed jobs are collected at once (fal keeps results only minutes) on their own threads,
+The look that sees a job done also fetches its result JSON, written with "collecting" in
+the same transaction. Completed jobs are collected at once (fal keeps results only minutes) on their own threads,
 so polls never wait behind downloads; a lease held for the whole download (studio.leases)
 makes sure exactly one tracker collects each job. A tracker keeps only as many completed jobs
 as its collectors can start soon (COLLECT_BACKLOG); the others go back to the database at once
@@ -21,6 +22,7 @@ recovery thread (studio.recovery) sends submissions whose worker died before sen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import threading
@@ -220,6 +222,12 @@ class Tracker:
                 self._schedule(watched, POLL_INTERVAL)
                 return
             changes = jobs.status_changes(row, status, _now())
+            if changes.get("state") == State.COLLECTING:
+                # Fetched here, it is stored with "collecting" in one write: the collector goes
+                # straight to the files. Trouble is left to the collector, which handles it.
+                with contextlib.suppress(fal.FalError):
+                    changes.update(jobs.result_changes(
+                        await client.aresult(http, client.handle_for(row.model_id, row.request_id))))
             if changes:
                 self._changes.setdefault(generation_id, {}).update(changes)
                 for name, value in changes.items():
@@ -264,9 +272,10 @@ class Tracker:
             return max(0, self.max_collecting - self._collecting)
 
     def _wait_for_free_collector(self, timeout: float) -> bool:
-        """Wait up to `timeout` for an idle collecting thread: new jobs are sent only then (studio.sending)."""
+        """Wait up to `timeout` until our collectors have room (fewer completed jobs than they can
+        start soon, as for claims): new jobs are sent only then (studio.sending)."""
         with self._collector_freed:
-            return self._collector_freed.wait_for(lambda: self._collecting < self.collect_threads, timeout)
+            return self._collector_freed.wait_for(lambda: self._collecting < self.max_collecting, timeout)
 
     def _share_what_we_cannot_collect(self, changes: dict[str, dict]) -> set[str]:
         """Keep the completed jobs our collectors can take soon; make the rest due now, for anyone.

@@ -297,3 +297,33 @@ def test_thumbnails_wait_while_outputs_are_being_saved_but_not_for_ever(monkeypa
     stop.set()
     thread.join()
     assert claims
+
+
+def test_the_look_that_sees_a_job_done_stores_its_result_with_it(quick_tracker, member, fal_service):
+    [row] = submitted(member, 1, "result at once [sim: queue=0, run=0.1]", num_images=2)
+    watcher = quick_tracker()
+    watcher._collectors = Held()  # no collector runs: what is stored, the look stored
+    watch(watcher, until=lambda: Generation.objects.filter(state=State.COLLECTING).exists())
+    row.refresh_from_db()
+    assert row.state == State.COLLECTING and len(row.result["images"]) == 2 and row.seed is not None
+    assert not row.assets.exists()  # the result JSON is kept before any file is fetched
+    watcher._collectors.run_all()
+    row.refresh_from_db()
+    assert row.state == State.DONE and row.assets.count() == 2
+    assert len(results_fetched(fal_service)) == 1  # the collector did not fetch it again
+
+
+def test_a_result_the_look_could_not_fetch_is_fetched_by_the_collector(quick_tracker, member, fal_service,
+                                                                      monkeypatch):
+    import fal as fal_package
+
+    async def unreachable(session, handle):
+        raise fal_package.NetworkError("Could not reach the service (test).")
+
+    [row] = submitted(member, 1, "result later [sim: queue=0, run=0.1]")
+    watcher = quick_tracker()
+    monkeypatch.setattr(jobs.get_client(), "aresult", unreachable)
+    watch(watcher, until=all_final)
+    row.refresh_from_db()
+    assert row.state == State.DONE and row.result and row.assets.count() == 1
+    assert len(results_fetched(fal_service)) == 1
