@@ -17,12 +17,13 @@ from gallery.models import Asset, Visibility, asset_path, thumbnail_path
 logger = logging.getLogger(__name__)
 
 
-def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, position: int = 0,
+def store_asset(verified: VerifiedFile, *, owner=None, source: str, generation=None, position: int = 0,
                 nsfw: bool = False, original_name: str = "", visibility: str | None = None,
                 thumbnail_later: bool = False, then: Callable[[], object] | None = None) -> Asset:
     """Move the file into storage and record it. Consumes `verified.path`.
 
-    Outputs see who their generation does; other files default to the team. With
+    Outputs belong to their generation's author (without `owner`) and are seen by whom it is;
+    other files default to the team. With
     `thumbnail_later`, the thumbnail (or video poster) is only owed, and gallery.previews
     makes it: the file counts as saved without waiting for the encoder. `then` runs in the
     transaction that records the asset (not when another collector recorded it first).
@@ -30,7 +31,8 @@ def store_asset(verified: VerifiedFile, *, owner, source: str, generation=None, 
     if visibility is None:
         visibility = generation.visibility if generation is not None else Visibility.TEAM
     asset = Asset(
-        owner=owner, generation=generation, position=position, kind=verified.kind, source=source,
+        owner_id=owner.pk if owner is not None else generation.user_id, generation=generation, position=position,
+        kind=verified.kind, source=source,
         visibility=visibility,
         content_type=verified.content_type, bytes=verified.bytes, width=verified.width,
         height=verified.height, checksum=verified.checksum, nsfw=nsfw, original_name=original_name[:255],

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 # While outputs are being saved, thumbnails wait (saving comes first), but never longer than this.
 MAX_HOLD_SECONDS = 3.0
+HELD_RECHECK_SECONDS = 0.1  # how soon a held-back maker looks again
 # A maker that claimed a thumbnail holds it this long; if it dies, another makes it.
 CLAIM_LEASE = timedelta(minutes=2)
 _CLAIM_FIELDS = ("id", "kind", "file", "created_at", "thumbnail_due_at")
@@ -143,7 +144,8 @@ class PreviewMaker:
             room = self.processes * 2 - len(in_flight)  # a small backlog keeps the processes fed
             if room > 0:
                 self._wake.clear()  # a collect finishing (or a tick) wakes a held-back maker too
-            if room > 0 and self._may_claim():
+            held = room > 0 and not self._may_claim()
+            if room > 0 and not held:
                 for asset in self._claim(room):
                     stack = contextlib.ExitStack()
                     try:
@@ -160,7 +162,7 @@ class PreviewMaker:
                 for future in done:
                     broken |= self._finish(future, *in_flight.pop(future))
             else:
-                self._wake.wait(self.tick)
+                self._wake.wait(min(self.tick, HELD_RECHECK_SECONDS) if held else self.tick)
         for future, (asset, stack) in in_flight.items():  # let the last ones land
             self._finish(future, asset, stack)
 

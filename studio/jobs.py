@@ -477,7 +477,7 @@ def _save_output(client: fal.FalClient, generation: Generation, position: int, i
     if item.kind in ("image", "video", "audio") and verified.kind == "file":
         verified.path.unlink(missing_ok=True)
         raise IngestError(MISLABELLED_OUTPUT[item.kind])
-    store_asset(verified, owner=generation.user, source=Asset.Source.OUTPUT, generation=generation,
+    store_asset(verified, source=Asset.Source.OUTPUT, generation=generation,
                 position=position, nsfw=nsfw, original_name=_safe_name(item.file_name),
                 thumbnail_later=True,  # saved now; the tracker's PreviewMaker makes the thumbnail
                 then=then)

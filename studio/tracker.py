@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections
 
+from atelier.rows import RowQuery
+
 import fal
 from gallery.previews import PreviewMaker
 from studio import jobs, recovery, sending
@@ -54,6 +56,8 @@ MAX_WATCHED = 5000
 # How often a watched job is looked at: soon after submission, then every POLL_INTERVAL.
 FIRST_LOOKS = (0.25, 0.5)
 POLL_INTERVAL = 1.0
+# Thumbnails start once no output has been saved for this long (gallery.previews waits meanwhile).
+QUIET_AFTER_SAVING = 0.3
 # Leases of watched jobs are renewed well before they run out (a third of jobs.CLAIM_LEASE).
 RENEW_EVERY = jobs.CLAIM_LEASE.total_seconds() / 3
 
@@ -83,8 +87,9 @@ class Tracker:
         self._collector_freed = threading.Condition(self._collecting_lock)  # wakes the sender
         self.tick = tick
         self.claim_every = claim_every
+        self._last_saved = 0.0  # time.monotonic() when a collect last ended
         # Thumbnails wait while outputs are being saved (for at most previews.MAX_HOLD_SECONDS).
-        self.previews = (PreviewMaker(processes=preview_processes, busy=lambda: self._collecting > 0)
+        self.previews = (PreviewMaker(processes=preview_processes, busy=self._saving_outputs)
                          if preview_processes else None)
         self.watched: dict[str, _Watched] = {}
         self._due: list[_Due] = []  # heap of next looks
@@ -271,6 +276,11 @@ class Tracker:
         with self._collecting_lock:
             return max(0, self.max_collecting - self._collecting)
 
+    def _saving_outputs(self) -> bool:
+        """Whether outputs are being saved, or were a moment ago (a burst of them comes in waves)."""
+        with self._collecting_lock:
+            return self._collecting > 0 or time.monotonic() - self._last_saved < QUIET_AFTER_SAVING
+
     def _wait_for_free_collector(self, timeout: float) -> bool:
         """Wait up to `timeout` until our collectors have room (fewer completed jobs than they can
         start soon, as for claims): new jobs are sent only then (studio.sending)."""
@@ -301,9 +311,7 @@ class Tracker:
 
         def run() -> None:
             try:
-                # With its owner: saving outputs and the cost record need it (one query fewer per job).
-                generation = (Generation.objects.select_related("user")
-                              .filter(id=generation_id, state=State.COLLECTING).first())
+                generation = _COLLECTING.get(generation_id, State.COLLECTING)
                 if generation is None:
                     return
                 # Still ours after waiting for a free thread (our lease is the token)? Then keep
@@ -320,11 +328,16 @@ class Tracker:
             finally:
                 with self._collecting_lock:
                     self._collecting -= 1
+                    self._last_saved = time.monotonic()
                     self._collector_freed.notify_all()
                 close_old_connections()
                 if self.previews is not None:
                     self.previews.nudge()
         self._collectors.submit(run)
+
+
+# The job a collector takes, by a statement built once (the ORM's query building cost more).
+_COLLECTING = RowQuery(Generation, "id", "state")
 
 
 def _write(changes: dict[str, dict], failures: list[tuple[Generation, fal.FalError]]) -> tuple[set[str], set[str]]:
