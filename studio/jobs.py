@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import fal
+from atelier.rows import RowQuery
 from gallery.assets import store_asset
 from gallery.ingest import IngestError, receive, storage_problem, verify
 from gallery.models import Asset
@@ -60,16 +61,15 @@ SUBMIT_PREPARE_LEASE = timedelta(seconds=15)
 
 def submit(generation_id: str) -> None:
     now = timezone.now()
-    unsent = _unsent(Generation.objects.filter(id=generation_id), now)
-    generation = unsent.first()
-    if generation is None:
-        return
+    generation = _SUBMITTING.get(generation_id, State.SUBMITTING)
+    if generation is None or not _looks_unsent(generation, now):
+        return  # the writes below check again, atomically
     lease = None
     if has_input_images(generation.arguments):
         # Reading input images takes a while: claim the submission first, so two workers holding
         # the same task do not both prepare it. Jobs without any are claimed as they are sent.
         lease = now + SUBMIT_PREPARE_LEASE
-        if not unsent.update(next_check_at=lease):
+        if not _unsent(Generation.objects.filter(id=generation.id), now).update(next_check_at=lease):
             return
     try:
         arguments = resolve_inputs(generation)
@@ -116,6 +116,16 @@ def _never_sent(rows):
 def _unsent(rows, now):
     """The rows still waiting to be sent that no worker holds a claim on."""
     return _never_sent(rows).filter(Q(next_check_at__isnull=True) | Q(next_check_at__lt=now))
+
+
+def _looks_unsent(generation: Generation, now) -> bool:
+    """_unsent for a row already read (submitting): a quick way out before any write."""
+    return (not generation.request_id and generation.submit_sent_at is None
+            and (generation.next_check_at is None or generation.next_check_at < now))
+
+
+# The job a sender reads, by a statement built once (the sender runs for every job).
+_SUBMITTING = RowQuery(Generation, "id", "state")
 
 
 def _mark_sent(generation: Generation, lease, webhook: bool) -> bool:
