@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -59,7 +60,13 @@ MISLABELLED_OUTPUT = {
 SUBMIT_PREPARE_LEASE = timedelta(seconds=15)
 
 
-def submit(generation_id: str) -> None:
+def submit(generation_id: str, *, hand_to: Callable[[Generation], bool] | None = None) -> None:
+    """Send the job to fal, once, and store its request id the moment fal answers.
+
+    `hand_to` (a tracker's, studio.sending): the queued job is leased to that tracker and handed
+    over at once, so its first look needs no claim; when the tracker cannot take it (stopping),
+    the job is released for any tracker.
+    """
     now = timezone.now()
     generation = _SUBMITTING.get(generation_id, State.SUBMITTING)
     if generation is None or not _looks_unsent(generation, now):
@@ -94,7 +101,10 @@ def submit(generation_id: str) -> None:
     except fal.FalError as error:
         _submit_failed(generation, error)
         return
-    record_request_id(generation, handle.request_id, handle.queue_position)
+    recorded = record_request_id(generation, handle.request_id, handle.queue_position,
+                                 lease=CLAIM_LEASE if hand_to else None)
+    if hand_to and recorded and generation.state == State.QUEUED and not hand_to(generation):
+        release([str(generation.id)])
 
 
 def sent_by_tracker(arguments: dict) -> bool:
@@ -151,15 +161,21 @@ def submit_answer_lease() -> timedelta:
     return timedelta(seconds=attempts * settings.FAL_TIMEOUT_SECONDS + waits + 5)
 
 
-def record_request_id(generation: Generation, request_id: str, queue_position: int | None = None) -> bool:
-    """Store the request id fal gave this job (from the submit answer or its webhook); once only."""
+def record_request_id(generation: Generation, request_id: str, queue_position: int | None = None, *,
+                      lease: timedelta | None = None) -> bool:
+    """Store the request id fal gave this job (from the submit answer or its webhook); once only.
+
+    A job moved to queued is due for a look at once, or (`lease`) held that long by the caller's
+    tracker; `generation` then holds what was written.
+    """
     now = timezone.now()
     try:
         # The request id first: from here on the job can always be found again. Usually the job
         # is still submitting, and one write stores the id and moves it to queued together.
-        queued = Generation.objects.filter(id=generation.id, request_id="", state=State.SUBMITTING).update(
-            request_id=request_id, submitted_at=now, state=State.QUEUED, queue_position=queue_position,
-            next_check_at=now, waiting_reason="", check_failures=0)
+        changes = {"request_id": request_id, "submitted_at": now, "state": State.QUEUED,
+                   "queue_position": queue_position, "next_check_at": now + lease if lease else now,
+                   "waiting_reason": "", "check_failures": 0}
+        queued = Generation.objects.filter(id=generation.id, request_id="", state=State.SUBMITTING).update(**changes)
         stored = queued or Generation.objects.filter(id=generation.id, request_id="").update(
             request_id=request_id, submitted_at=now)
     except Exception:
@@ -168,6 +184,9 @@ def record_request_id(generation: Generation, request_id: str, queue_position: i
         raise
     if not stored:
         return False  # the webhook (or the submit answer) was first
+    if queued:
+        for name, value in changes.items():
+            setattr(generation, name, value)
     if not queued and Generation.objects.filter(id=generation.id, state=State.CANCELLED).exists():
         _cancel_upstream(generation.model_id, request_id)  # cancelled while we were submitting
     return True

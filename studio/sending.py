@@ -22,6 +22,7 @@ from collections.abc import Callable
 from django.db import close_old_connections
 
 from studio import jobs
+from studio.models import Generation
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +30,12 @@ logger = logging.getLogger(__name__)
 BATCH = 50
 
 
-def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1) -> None:
+def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1,
+        hand_to: Callable[[Generation], bool] | None = None) -> None:
     """Send waiting jobs until `stop` is set. A send in progress finishes before this returns.
 
-    `wait_for_room(timeout)` returns as soon as the collectors have room (True), or after
-    `timeout` without (False).
+    `wait_for_room(timeout)` returns as soon as the tracker has room (True), or after `timeout`
+    without (False); `hand_to(job)` gives each queued job straight to the tracker (jobs.submit).
     """
     while not stop.is_set():
         sent = 0
@@ -42,7 +44,7 @@ def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every:
                 while not wait_for_room(every):
                     if stop.is_set():
                         return
-                jobs.submit(generation_id)
+                jobs.submit(generation_id, hand_to=hand_to)
                 sent += 1
                 if stop.is_set():
                     return
@@ -54,8 +56,9 @@ def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every:
             stop.wait(every)
 
 
-def start(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1) -> threading.Thread:
-    thread = threading.Thread(target=run, args=(stop,), kwargs={"wait_for_room": wait_for_room, "every": every},
-                              name="sender", daemon=True)
+def start(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1,
+          hand_to: Callable[[Generation], bool] | None = None) -> threading.Thread:
+    thread = threading.Thread(target=run, args=(stop,), name="sender", daemon=True,
+                              kwargs={"wait_for_room": wait_for_room, "every": every, "hand_to": hand_to})
     thread.start()
     return thread

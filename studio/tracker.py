@@ -56,6 +56,8 @@ MAX_WATCHED = 5000
 # How often a watched job is looked at: soon after submission, then every POLL_INTERVAL.
 FIRST_LOOKS = (0.25, 0.5)
 POLL_INTERVAL = 1.0
+# A job handed over by our sender and not looked at within this long no longer holds sending up.
+FIRST_LOOK_GRACE = 5.0
 # Thumbnails start once no output has been saved for this long (gallery.previews waits meanwhile).
 QUIET_AFTER_SAVING = 0.3
 # Leases of watched jobs are renewed well before they run out (a third of jobs.CLAIM_LEASE).
@@ -97,11 +99,15 @@ class Tracker:
         self._failures: list[tuple[Generation, fal.FalError]] = []
         self._in_air = 0
         self._leases = LeaseKeeper()
+        self._loop: asyncio.AbstractEventLoop | None = None  # while watch() runs
+        # Jobs our sender handed over, not looked at yet: id -> time.monotonic() (under _collecting_lock).
+        self._first_look_due: dict[str, float] = {}
 
     # --- Running ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
-        sender = sending.start(stop, wait_for_room=self._wait_for_free_collector, every=self.claim_every)
+        sender = sending.start(stop, wait_for_room=self._wait_for_room, every=self.claim_every,
+                               hand_to=self._hand_over)
         preview_thread = None
         if self.previews is not None:
             preview_thread = threading.Thread(target=self.previews.run, args=(stop,), name="previews", daemon=True)
@@ -127,6 +133,7 @@ class Tracker:
         http = client.open_async(max_connections=self.concurrency)
         try:
             async with http:
+                self._client, self._http, self._loop = client, http, asyncio.get_running_loop()
                 # Two tasks: looks start on time even while the database is slow (SQLite may
                 # wait for its write lock behind a submit or a collect).
                 await asyncio.gather(self._look_loop(client, http, stop), self._database_loop(stop))
@@ -134,6 +141,7 @@ class Tracker:
                     await asyncio.sleep(self.tick)
                 await self._flush()
         finally:
+            self._loop = None  # the sender hands no more jobs over: they go back to the database
             # Hand the watched jobs back, so a restarted tracker looks at them at once.
             await self._in_db(jobs.release, list(self.watched))
 
@@ -248,7 +256,35 @@ class Tracker:
         finally:
             watched.polling = False
             self._in_air -= 1
+            if generation_id in self._first_look_due:
+                with self._collector_freed:
+                    self._first_look_due.pop(generation_id, None)
+                    self._collector_freed.notify_all()
             self._start_due_looks(client, http, asyncio.get_running_loop())  # the freed slot at once
+
+    # --- Jobs our sender just sent ---------------------------------------------------------
+    def _hand_over(self, row: Generation) -> bool:
+        """From the sender thread: watch this job, leased to us, from now (False: we are stopping)."""
+        loop = self._loop
+        if loop is None:
+            return False
+        generation_id = str(row.id)
+        with self._collecting_lock:
+            self._first_look_due[generation_id] = time.monotonic()
+        try:
+            loop.call_soon_threadsafe(self._watch_handed, row)
+        except RuntimeError:  # the loop has just closed
+            with self._collecting_lock:
+                self._first_look_due.pop(generation_id, None)
+            return False
+        return True
+
+    def _watch_handed(self, row: Generation) -> None:
+        generation_id = str(row.id)
+        if generation_id not in self.watched:
+            self.watched[generation_id] = _Watched(row)
+            heapq.heappush(self._due, _Due(time.monotonic(), generation_id))
+        self._start_due_looks(self._client, self._http, asyncio.get_running_loop())
 
     def _schedule(self, watched: _Watched, after: float) -> None:
         heapq.heappush(self._due, _Due(time.monotonic() + after, str(watched.row.id)))
@@ -281,11 +317,19 @@ class Tracker:
         with self._collecting_lock:
             return self._collecting > 0 or time.monotonic() - self._last_saved < QUIET_AFTER_SAVING
 
-    def _wait_for_free_collector(self, timeout: float) -> bool:
-        """Wait up to `timeout` until our collectors have room (fewer completed jobs than they can
-        start soon, as for claims): new jobs are sent only then (studio.sending)."""
+    def _wait_for_room(self, timeout: float) -> bool:
+        """Wait up to `timeout` until fewer jobs than we have collecting threads are being saved
+        or were just sent and not looked at yet (each may be done already): new jobs are sent
+        only then (studio.sending). A job still running upstream after its first look does not
+        count, so any number can be in flight."""
+        def room() -> bool:
+            now = time.monotonic()
+            for generation_id, since in list(self._first_look_due.items()):
+                if now - since > FIRST_LOOK_GRACE:  # taken from us meanwhile: never looked at here
+                    del self._first_look_due[generation_id]
+            return self._collecting + len(self._first_look_due) < self.collect_threads
         with self._collector_freed:
-            return self._collector_freed.wait_for(lambda: self._collecting < self.max_collecting, timeout)
+            return self._collector_freed.wait_for(room, timeout)
 
     def _share_what_we_cannot_collect(self, changes: dict[str, dict]) -> set[str]:
         """Keep the completed jobs our collectors can take soon; make the rest due now, for anyone.

@@ -60,3 +60,39 @@ def test_sending_waits_while_every_collector_is_busy(fal_service, member, monkey
     generation.refresh_from_db()
     assert seen_while_busy == [0, 0, 0]
     assert posts(fal_service) == 1 and generation.state == State.QUEUED and generation.request_id
+
+
+@pytest.mark.django_db
+def test_a_sent_job_is_handed_to_the_tracker_leased_to_it(fal_service, member):
+    from studio import jobs
+
+    handed: list[Generation] = []
+    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "straight to the watcher [sim: queue=1, run=1]"})
+    jobs.submit(str(generation.id), hand_to=lambda row: handed.append(row) or True)
+    [row] = handed
+    assert row.id == generation.id and row.state == State.QUEUED and row.request_id  # what was written
+    generation.refresh_from_db()
+    assert generation.request_id == row.request_id
+    # Leased to the tracker it was handed to: no other tracker claims it meanwhile.
+    assert generation.next_check_at > jobs.timezone.now() + jobs.CLAIM_LEASE / 2
+    assert jobs.claim_due() == []
+
+
+@pytest.mark.django_db
+def test_a_job_the_tracker_cannot_take_is_left_for_any_tracker(fal_service, member):
+    from studio import jobs
+
+    generation = make_generation(member, "fal-ai/flux-1/dev", {"prompt": "the tracker is stopping [sim: queue=1, run=1]"})
+    jobs.submit(str(generation.id), hand_to=lambda row: False)
+    generation.refresh_from_db()
+    assert generation.state == State.QUEUED and generation.request_id
+    assert jobs.claim_due() == [str(generation.id)]
+
+
+def test_sending_pauses_while_as_many_jobs_as_collecting_threads_are_unseen_or_being_saved(monkeypatch):
+    watcher = tracker.Tracker(collect_threads=3, preview_processes=0)
+    watcher._collecting = 1
+    watcher._first_look_due = {"a": time.monotonic(), "b": time.monotonic()}  # sent, not looked at yet
+    assert watcher._wait_for_room(0.01) is False
+    watcher._first_look_due["b"] -= tracker.FIRST_LOOK_GRACE + 1  # never looked at here: taken by another
+    assert watcher._wait_for_room(0.01) is True
