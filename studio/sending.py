@@ -6,9 +6,11 @@ queue's own writes and its worker's wake-up for most jobs, and the tracker is ru
 wherever jobs are followed anyway. Jobs with input images still go through a task
 (studio.tasks.submit_generation): reading and encoding images would hold the tracker up.
 
-Sending waits while the tracker's collectors hold as many completed jobs as they can start
-soon: outputs already paid for come first (fal keeps them only minutes), and a new job would
-only add to the downloads waiting.
+Sending waits while as many jobs as the tracker has collecting threads are being saved or
+were just sent and not looked at yet (each may be done already): outputs already paid for
+come first (fal keeps them only minutes), and a new job would only add to the downloads
+waiting. A job still running upstream after its first look does not count. Each job sent is
+handed straight to the tracker's watch list, leased to it, so its first look needs no claim.
 Each send is studio.jobs.submit, so its rules hold here too: the request id is stored the
 moment fal returns it, and a job is never sent twice, whichever process tries.
 """
@@ -28,19 +30,23 @@ logger = logging.getLogger(__name__)
 
 # Jobs read per look at the database; the rest follow at the next look.
 BATCH = 50
+# Sending threads: while one waits for fal's answer, another sends.
+THREADS = 2
 
 
 def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1,
-        hand_to: Callable[[Generation], bool] | None = None) -> None:
+        hand_to: Callable[[Generation], bool] | None = None, share: tuple[int, int] = (0, 1)) -> None:
     """Send waiting jobs until `stop` is set. A send in progress finishes before this returns.
 
     `wait_for_room(timeout)` returns as soon as the tracker has room (True), or after `timeout`
     without (False); `hand_to(job)` gives each queued job straight to the tracker (jobs.submit).
+    `share` (i, n): this thread sends the i-th of every n waiting jobs.
     """
+    mine, threads = share
     while not stop.is_set():
         sent = 0
         try:
-            for generation_id in jobs.sendable_by_tracker(BATCH):
+            for generation_id in jobs.sendable_by_tracker(BATCH)[mine::threads]:
                 while not wait_for_room(every):
                     if stop.is_set():
                         return
@@ -57,8 +63,12 @@ def run(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every:
 
 
 def start(stop: threading.Event, *, wait_for_room: Callable[[float], bool], every: float = 0.1,
-          hand_to: Callable[[Generation], bool] | None = None) -> threading.Thread:
-    thread = threading.Thread(target=run, args=(stop,), name="sender", daemon=True,
-                              kwargs={"wait_for_room": wait_for_room, "every": every, "hand_to": hand_to})
-    thread.start()
-    return thread
+          hand_to: Callable[[Generation], bool] | None = None, threads: int = THREADS) -> list[threading.Thread]:
+    started = []
+    for index in range(threads):
+        thread = threading.Thread(target=run, args=(stop,), name=f"sender-{index}", daemon=True,
+                                  kwargs={"wait_for_room": wait_for_room, "every": every, "hand_to": hand_to,
+                                          "share": (index, threads)})
+        thread.start()
+        started.append(thread)
+    return started

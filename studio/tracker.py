@@ -106,8 +106,8 @@ class Tracker:
     # --- Running ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
-        sender = sending.start(stop, wait_for_room=self._wait_for_room, every=self.claim_every,
-                               hand_to=self._hand_over)
+        senders = sending.start(stop, wait_for_room=self._wait_for_room, every=self.claim_every,
+                                hand_to=self._hand_over)
         preview_thread = None
         if self.previews is not None:
             preview_thread = threading.Thread(target=self.previews.run, args=(stop,), name="previews", daemon=True)
@@ -118,7 +118,8 @@ class Tracker:
         try:
             asyncio.run(self.watch(stop))
         finally:
-            sender.join()  # a send in the air lands and its request id is stored
+            for sender in senders:
+                sender.join()  # a send in the air lands and its request id is stored
             self._collectors.shutdown(wait=True)
             self._leases.stop()
             self._db.submit(close_old_connections).result()
