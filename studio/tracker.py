@@ -15,7 +15,7 @@ as its collectors can start soon (COLLECT_BACKLOG); the others go back to the da
 for any tracker with a free collector, so when many jobs finish together every tracker's
 collectors share them instead of one tracker queueing hundreds while the others idle. Their
 thumbnails follow in a worker process (gallery.previews), so "saved" never waits for the WebP
-encoder. Its sender thread (studio.sending) sends new jobs without input images, and its
+encoder. Its sender threads (studio.sending) send new jobs without input images, and its
 recovery thread (studio.recovery) sends submissions whose worker died before sending them.
 """
 
