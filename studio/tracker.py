@@ -7,9 +7,9 @@ thread each and no thread hand-off per poll. Only what a person would see (state
 position, new log lines) is written, for all jobs of a pass in one transaction; the leases of
 every watched job are renewed together. Database work runs on one thread of its own, in order.
 
-The look that sees a job done also fetches its result JSON, written with "collecting" in
-the same transaction. Completed jobs are collected at once (fal keeps results only minutes) on their own threads,
-so polls never wait behind downloads; a lease held for the whole download (studio.leases)
+The look that sees a job done also fetches its result JSON, written with "collecting" in the
+same transaction. Completed jobs are collected at once (fal keeps results only minutes) on
+their own threads, so polls never wait behind downloads; a lease held for the whole download (studio.leases)
 makes sure exactly one tracker collects each job. A tracker keeps only as many completed jobs
 as its collectors can start soon (COLLECT_BACKLOG); the others go back to the database at once
 for any tracker with a free collector, so when many jobs finish together every tracker's
@@ -22,7 +22,6 @@ recovery thread (studio.recovery) sends submissions whose worker died before sen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import threading
@@ -32,9 +31,8 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections
 
-from atelier.rows import RowQuery
-
 import fal
+from atelier.rows import RowQuery
 from gallery.previews import PreviewMaker
 from studio import jobs, recovery, sending
 from studio.leases import LeaseKeeper
@@ -239,9 +237,13 @@ class Tracker:
             if changes.get("state") == State.COLLECTING:
                 # Fetched here, it is stored with "collecting" in one write: the collector goes
                 # straight to the files. Trouble is left to the collector, which handles it.
-                with contextlib.suppress(fal.FalError):
+                try:
                     changes.update(jobs.result_changes(
                         await client.aresult(http, client.handle_for(row.model_id, row.request_id))))
+                except fal.FalError:
+                    pass  # the collector fetches it again and handles what went wrong
+                except Exception:
+                    logger.exception("Fetching the result of %s failed; its collector fetches it", generation_id)
             if changes:
                 self._changes.setdefault(generation_id, {}).update(changes)
                 for name, value in changes.items():
