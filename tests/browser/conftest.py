@@ -97,8 +97,9 @@ def page(new_page):
 def studio_service(make_simulator, settings, media_root, monkeypatch) -> Iterator:
     """The whole back end behind the live server: simulator, submit tasks and a tracker.
 
-    Submissions run at once in the web request (immediate task backend); a real tracker
-    thread follows the jobs, so the browser sees cards move exactly as in production.
+    A real tracker thread sends jobs without input images and follows every job, so the
+    browser sees cards move exactly as in production; jobs with input images are sent in the
+    web request (immediate task backend).
     """
     from studio import jobs, tracker
 
