@@ -13,6 +13,7 @@ until every job is final. Then the baseline with the official fal-client
     python bench/generate_throughput.py --jobs 50 --no-baseline     # quick look
     python bench/generate_throughput.py --tracker-process    # as `make run` runs it
     python bench/generate_throughput.py --rounds 5 ...       # 5 runs, each in a fresh process: medians
+    python bench/generate_throughput.py --tracker-process --no-baseline --submit-latency 0.15  # fal's real latency
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def run_atelier(args: argparse.Namespace, workdir: str, database_url: str | None
         cpu_before, busy_before = process_cpu(), machine_busy()
         started = time.time()
         # As Generate leaves them; the tracker sends them itself (studio.sending).
-        create_generations(args.jobs, prompt_token="[sim: queue=0, run=0]", image_size=args.image_size)
+        slow = f", slow_start={args.submit_latency:g}" if args.submit_latency else ""
+        create_generations(args.jobs, prompt_token=f"[sim: queue=0, run=0{slow}]", image_size=args.image_size)
         wait_until_final(args.jobs, timeout=600)
         cpu_used, busy = process_cpu() - cpu_before, machine_busy() - busy_before
         tracker_used, sim_used = tracker_cpu() - tracker_before, sim_cpu() - sim_before
@@ -145,6 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--image-size", default="square", help="fal image_size preset (default square = 512x512)")
+    parser.add_argument("--submit-latency", type=float, default=0.0,
+                        help="seconds the simulator takes to answer each of Atelier's submits (as fal over the "
+                             "internet does; the baseline's are not slowed: use with --no-baseline)")
     parser.add_argument("--tracker-process", action="store_true",
                         help="run the tracker as `manage.py track` in its own process, as deployed")
     parser.add_argument("--collect-threads", type=int, help="the tracker's collecting threads (default: its own)")

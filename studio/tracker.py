@@ -100,12 +100,13 @@ class Tracker:
         self._loop: asyncio.AbstractEventLoop | None = None  # while watch() runs
         # Jobs our sender handed over, not looked at yet: id -> time.monotonic() (under _collecting_lock).
         self._first_look_due: dict[str, float] = {}
+        self._sending = 0  # sends in the air (under _collecting_lock)
 
     # --- Running ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         recovery.start(stop)  # crashed submissions and dead processes' files, on its own thread
-        senders = sending.start(stop, wait_for_room=self._wait_for_room, every=self.claim_every,
-                                hand_to=self._hand_over)
+        senders = sending.start(stop, wait_for_room=self._wait_for_room, done_sending=self._done_sending,
+                                every=self.claim_every, hand_to=self._hand_over)
         preview_thread = None
         if self.previews is not None:
             preview_thread = threading.Thread(target=self.previews.run, args=(stop,), name="previews", daemon=True)
@@ -321,18 +322,26 @@ class Tracker:
             return self._collecting > 0 or time.monotonic() - self._last_saved < QUIET_AFTER_SAVING
 
     def _wait_for_room(self, timeout: float) -> bool:
-        """Wait up to `timeout` until fewer jobs than we have collecting threads are being saved
-        or were just sent and not looked at yet (each may be done already): new jobs are sent
-        only then (studio.sending). A job still running upstream after its first look does not
-        count, so any number can be in flight."""
+        """Wait up to `timeout` until fewer jobs than we have collecting threads are being sent,
+        or were sent and not looked at yet, or are being saved (each may be done already), then
+        take a place for one send (studio.sending; given back by _done_sending). A job still
+        running upstream after its first look does not count, so any number can be in flight."""
         def room() -> bool:
             now = time.monotonic()
             for generation_id, since in list(self._first_look_due.items()):
                 if now - since > FIRST_LOOK_GRACE:  # taken from us meanwhile: never looked at here
                     del self._first_look_due[generation_id]
-            return self._collecting + len(self._first_look_due) < self.collect_threads
+            return self._sending + len(self._first_look_due) + self._collecting < self.collect_threads
         with self._collector_freed:
-            return self._collector_freed.wait_for(room, timeout)
+            if not self._collector_freed.wait_for(room, timeout):
+                return False
+            self._sending += 1
+            return True
+
+    def _done_sending(self) -> None:
+        with self._collector_freed:
+            self._sending -= 1
+            self._collector_freed.notify_all()
 
     def _share_what_we_cannot_collect(self, changes: dict[str, dict]) -> set[str]:
         """Keep the completed jobs our collectors can take soon; make the rest due now, for anyone.
