@@ -89,10 +89,12 @@ def test_a_job_the_tracker_cannot_take_is_left_for_any_tracker(fal_service, memb
     assert jobs.claim_due() == [str(generation.id)]
 
 
-def test_sending_pauses_while_as_many_jobs_as_collecting_threads_are_unseen_or_being_saved(monkeypatch):
-    watcher = tracker.Tracker(collect_threads=3, preview_processes=0)
-    watcher._collecting = 1
+def test_sending_pauses_while_as_many_jobs_as_collecting_threads_are_in_the_pipeline():
+    watcher = tracker.Tracker(collect_threads=4, preview_processes=0)
+    watcher._collecting = 1  # being saved
     watcher._first_look_due = {"a": time.monotonic(), "b": time.monotonic()}  # sent, not looked at yet
-    assert watcher._wait_for_room(0.01) is False
+    assert watcher._wait_for_room(0.01) is True  # a place for one send: now 4 in the pipeline
+    assert watcher._sending == 1 and watcher._wait_for_room(0.01) is False
+    watcher._done_sending()  # that send is over (its job handed over or not sent after all)
     watcher._first_look_due["b"] -= tracker.FIRST_LOOK_GRACE + 1  # never looked at here: taken by another
-    assert watcher._wait_for_room(0.01) is True
+    assert watcher._wait_for_room(0.01) is True and watcher._sending == 1
