@@ -9,14 +9,15 @@ every watched job are renewed together. Database work runs on one thread of its 
 
 The look that sees a job done also fetches its result JSON, written with "collecting" in the
 same transaction. Completed jobs are collected at once (fal keeps results only minutes) on
-their own threads, so polls never wait behind downloads; a lease held for the whole download (studio.leases)
-makes sure exactly one tracker collects each job. A tracker keeps only as many completed jobs
-as its collectors can start soon (COLLECT_BACKLOG); the others go back to the database at once
-for any tracker with a free collector, so when many jobs finish together every tracker's
-collectors share them instead of one tracker queueing hundreds while the others idle. Their
-thumbnails follow in a worker process (gallery.previews), so "saved" never waits for the WebP
-encoder. Its sender threads (studio.sending) send new jobs without input images, and its
-recovery thread (studio.recovery) sends submissions whose worker died before sending them.
+their own threads, so polls never wait behind downloads; a lease held for the whole download
+(studio.leases) makes sure exactly one tracker collects each job. A tracker keeps only as
+many completed jobs as its collectors can start soon (COLLECT_BACKLOG); the others go back to
+the database at once for any tracker with a free collector, so when many jobs finish together
+every tracker's collectors share them instead of one tracker queueing hundreds while the others
+idle. Their thumbnails follow in a worker process (gallery.previews), so "saved" never waits
+for the WebP encoder. Its sender threads (studio.sending) send new jobs without input images,
+and its recovery thread (studio.recovery) sends submissions whose worker died before sending
+them.
 """
 
 from __future__ import annotations
@@ -77,14 +78,14 @@ class _Watched:
 
 class Tracker:
     def __init__(self, *, concurrency: int = CONCURRENCY, collect_threads: int = COLLECT_THREADS,
-                 tick: float = 0.05, claim_every: float = 0.05, preview_processes: int = 1,
+                 tick: float = 0.05, claim_every: float = 0.1, preview_processes: int = 1,
                  collect_backlog: int = COLLECT_BACKLOG) -> None:
         self.concurrency = concurrency
         self.collect_threads = collect_threads
         self.max_collecting = max(1, collect_threads * collect_backlog)
         self._collecting = 0  # collects handed to our threads and not finished yet
         self._collecting_lock = threading.Lock()
-        self._collector_freed = threading.Condition(self._collecting_lock)  # wakes the sender
+        self._room_freed = threading.Condition(self._collecting_lock)  # wakes senders waiting for room
         self.tick = tick
         self.claim_every = claim_every
         self._last_saved = 0.0  # time.monotonic() when a collect last ended
@@ -261,9 +262,9 @@ class Tracker:
             watched.polling = False
             self._in_air -= 1
             if generation_id in self._first_look_due:
-                with self._collector_freed:
+                with self._room_freed:
                     self._first_look_due.pop(generation_id, None)
-                    self._collector_freed.notify_all()
+                    self._room_freed.notify_all()
             self._start_due_looks(client, http, asyncio.get_running_loop())  # the freed slot at once
 
     # --- Jobs our sender just sent ---------------------------------------------------------
@@ -332,16 +333,16 @@ class Tracker:
                 if now - since > FIRST_LOOK_GRACE:  # taken from us meanwhile: never looked at here
                     del self._first_look_due[generation_id]
             return self._sending + len(self._first_look_due) + self._collecting < self.collect_threads
-        with self._collector_freed:
-            if not self._collector_freed.wait_for(room, timeout):
+        with self._room_freed:
+            if not self._room_freed.wait_for(room, timeout):
                 return False
             self._sending += 1
             return True
 
     def _done_sending(self) -> None:
-        with self._collector_freed:
+        with self._room_freed:
             self._sending -= 1
-            self._collector_freed.notify_all()
+            self._room_freed.notify_all()
 
     def _share_what_we_cannot_collect(self, changes: dict[str, dict]) -> set[str]:
         """Keep the completed jobs our collectors can take soon; make the rest due now, for anyone.
@@ -385,7 +386,7 @@ class Tracker:
                 with self._collecting_lock:
                     self._collecting -= 1
                     self._last_saved = time.monotonic()
-                    self._collector_freed.notify_all()
+                    self._room_freed.notify_all()
                 close_old_connections()
                 if self.previews is not None:
                     self.previews.nudge()
